@@ -1,0 +1,125 @@
+//! Time as the engine sees it. Every rule that depends on "now" reads a [`Clock`], never the system
+//! time directly, so tests and `serve --dev-clock` can move time forward deterministically.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+
+/// Milliseconds since the Unix epoch, the unit every stored timestamp uses.
+pub type Millis = i64;
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time in milliseconds since the Unix epoch.
+    fn now_ms(&self) -> Millis;
+}
+
+/// The real wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Millis {
+        Utc::now().timestamp_millis()
+    }
+}
+
+/// A clock that only moves when told to. Starts at the system time of its creation.
+#[derive(Debug)]
+pub struct ManualClock {
+    now_ms: AtomicI64,
+}
+
+impl ManualClock {
+    /// A manual clock starting at `start_ms`.
+    pub fn starting_at(start_ms: Millis) -> Self {
+        Self {
+            now_ms: AtomicI64::new(start_ms),
+        }
+    }
+
+    /// Moves the clock forward by `ms` (never backwards: negative values are ignored) and returns
+    /// the new time.
+    pub fn advance_ms(&self, ms: i64) -> Millis {
+        let step = ms.max(0);
+        self.now_ms.fetch_add(step, Ordering::SeqCst) + step
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Millis {
+        self.now_ms.load(Ordering::SeqCst)
+    }
+}
+
+/// The clock handed to services: either the system clock or a manual one that can be advanced.
+#[derive(Clone)]
+pub enum AppClock {
+    /// Production time.
+    System(SystemClock),
+    /// Test and `--dev-clock` time.
+    Manual(Arc<ManualClock>),
+}
+
+impl AppClock {
+    /// The current time in milliseconds.
+    pub fn now_ms(&self) -> Millis {
+        match self {
+            AppClock::System(c) => c.now_ms(),
+            AppClock::Manual(c) => c.now_ms(),
+        }
+    }
+
+    /// The manual clock, when this is one.
+    pub fn manual(&self) -> Option<&Arc<ManualClock>> {
+        match self {
+            AppClock::System(_) => None,
+            AppClock::Manual(c) => Some(c),
+        }
+    }
+}
+
+/// Japan Standard Time (UTC+9, no daylight saving), the zone every user-facing time is shown in.
+pub const JST: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+9 is a valid offset"), // evaluated at compile time
+};
+
+/// Formats stored milliseconds as an RFC 3339 string in JST (`2026-11-23T18:00:00+09:00`).
+pub fn to_rfc3339(ms: Millis) -> String {
+    match JST.timestamp_millis_opt(ms).single() {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        None => String::new(),
+    }
+}
+
+/// Parses an RFC 3339 string with offset into milliseconds.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_forward() {
+        let c = ManualClock::starting_at(1_000);
+        assert_eq!(c.advance_ms(500), 1_500);
+        assert_eq!(c.advance_ms(-10_000), 1_500);
+        assert_eq!(c.now_ms(), 1_500);
+    }
+
+    #[test]
+    fn times_are_shown_in_japan_time_and_parse_back() {
+        let ms = 1_795_424_400_000; // 2026-11-23T09:00:00Z
+        let s = to_rfc3339(ms);
+        assert_eq!(s, "2026-11-23T18:00:00+09:00");
+        assert_eq!(parse_rfc3339(&s), Some(ms));
+        assert_eq!(parse_rfc3339("2026-11-23T09:00:00Z"), Some(ms));
+        assert_eq!(parse_rfc3339("tomorrow"), None);
+    }
+}

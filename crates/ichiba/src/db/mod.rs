@@ -1,0 +1,162 @@
+//! The database: one sqlx `Any` pool for both backends, backend detection, SQLite pragmas, the
+//! embedded twin migrations, and how write transactions begin.
+//!
+//! SQLite allows one writer at a time. A deferred transaction that reads and then writes fails with
+//! `SQLITE_BUSY` under concurrency whatever the busy timeout, so every write transaction on SQLite
+//! begins with `BEGIN IMMEDIATE` (it takes the write lock up front and waits in the busy handler).
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Connection};
+
+use crate::config::{Backend, DatabaseConfig};
+
+/// An open database transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The server or file could not be reached.
+    #[error("cannot open the database ({backend:?}): {source}")]
+    Unreachable {
+        /// Which backend.
+        backend: Backend,
+        /// Driver error.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A handle to the database: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens a pool. SQLite connections get WAL, foreign keys and a busy timeout.
+    ///
+    /// Errors: [`DbError::Unreachable`] when no connection can be made within a few seconds.
+    pub async fn connect(config: &DatabaseConfig, max_connections: u32) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let backend = config.backend;
+        let unreachable = |source| DbError::Unreachable { backend, source };
+        let options: AnyConnectOptions = config.url.parse().map_err(unreachable)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers proceed while one writer writes; the busy timeout makes
+                        // BEGIN IMMEDIATE wait for the write lock instead of failing at once.
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                        )
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        // Fail now, not at the first request, when the database cannot be reached.
+        let mut conn = pool.acquire().await.map_err(unreachable)?;
+        conn.ping().await.map_err(unreachable)?;
+        drop(conn);
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for reads outside a transaction.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Begins a transaction that may write. On SQLite it takes the write lock at once.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// True when the error is a unique-constraint violation (both backends).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}
+
+/// A new opaque id: a UUIDv7 (time-ordered) as text.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn names(dir: &str) -> BTreeSet<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir);
+        std::fs::read_dir(&path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_migration_has_a_twin_of_the_same_name() {
+        let sqlite = names("sqlite");
+        let postgres = names("postgres");
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite, postgres,
+            "migrations/sqlite and migrations/postgres must match"
+        );
+    }
+
+    #[test]
+    fn ids_are_unique_and_opaque_text() {
+        let a = super::new_id();
+        let b = super::new_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+}

@@ -1,0 +1,15 @@
+//! ichiba: an engine for skill marketplaces in the style of Coconala (ココナラ). Sellers list
+//! services (listings), buyers purchase them, and each purchase runs in a talk room through
+//! delivery, acceptance, reviews and payout. See `shared/DESIGN.md` for the rules and layout.
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod listings;
+pub mod openapi;

@@ -1,0 +1,289 @@
+//! All SQL of listings and their paid options, including the public list query with filters,
+//! sorts and keyset pagination.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
+use sqlx::{Any, AnyConnection};
+
+use super::model::{ListingDraft, ListingStatus, Sort};
+use crate::clock::Millis;
+use crate::db::new_id;
+
+/// A listing row joined with its seller's display name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ListingRow {
+    pub id: String,
+    pub seller_id: String,
+    pub seller_name: String,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub price_yen: i64,
+    pub delivery_days: i64,
+    pub status: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// A paid option row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OptionRow {
+    pub id: String,
+    pub listing_id: String,
+    pub title: String,
+    pub price_yen: i64,
+    pub extra_days: i64,
+}
+
+const SELECT_LISTING: &str = "SELECT l.id, l.seller_id, u.display_name AS seller_name, l.title, \
+     l.description, l.category, l.price_yen, l.delivery_days, l.status, l.created_at_ms, \
+     l.updated_at_ms FROM listings l JOIN users u ON u.id = l.seller_id";
+
+/// Inserts a listing and its options.
+pub async fn insert_listing(
+    conn: &mut AnyConnection,
+    id: &str,
+    seller_id: &str,
+    draft: &ListingDraft,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO listings (id, seller_id, title, description, category, price_yen, \
+         delivery_days, status, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)",
+    )
+    .bind(id)
+    .bind(seller_id)
+    .bind(&draft.title)
+    .bind(&draft.description)
+    .bind(draft.category.slug)
+    .bind(draft.price_yen)
+    .bind(draft.delivery_days)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    replace_options(conn, id, draft).await
+}
+
+/// Overwrites the listing's fields and options.
+pub async fn update_listing(
+    conn: &mut AnyConnection,
+    id: &str,
+    draft: &ListingDraft,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE listings SET title = $2, description = $3, category = $4, price_yen = $5, \
+         delivery_days = $6, updated_at_ms = $7 WHERE id = $1 AND status <> 'deleted'",
+    )
+    .bind(id)
+    .bind(&draft.title)
+    .bind(&draft.description)
+    .bind(draft.category.slug)
+    .bind(draft.price_yen)
+    .bind(draft.delivery_days)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    replace_options(conn, id, draft).await?;
+    Ok(true)
+}
+
+async fn replace_options(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    draft: &ListingDraft,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM listing_options WHERE listing_id = $1")
+        .bind(listing_id)
+        .execute(&mut *conn)
+        .await?;
+    for (position, o) in draft.options.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO listing_options (id, listing_id, position, title, price_yen, extra_days) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(listing_id)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(&o.title)
+        .bind(o.price_yen)
+        .bind(o.extra_days)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Compare-and-set of the status; returns whether the row changed.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: ListingStatus,
+    to: ListingStatus,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE listings SET status = $3, updated_at_ms = $4 WHERE id = $1 AND status = $2",
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// One listing by id, whatever its status.
+pub async fn listing_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<ListingRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_LISTING} WHERE l.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The options of the given listings, in their order.
+pub async fn options_of(
+    conn: &mut AnyConnection,
+    listing_ids: &[String],
+) -> Result<Vec<OptionRow>, sqlx::Error> {
+    if listing_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let placeholders: Vec<String> = (1..=listing_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id, listing_id, title, price_yen, extra_days FROM listing_options \
+         WHERE listing_id IN ({}) ORDER BY listing_id, position",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in listing_ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(conn).await
+}
+
+/// Which listings a list query returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListingFilter {
+    /// Only this seller's listings (any status but deleted); `None` = the public list (active).
+    pub seller_id: Option<String>,
+    /// Words that must appear in the title or description.
+    pub q: Option<String>,
+    /// Category slug.
+    pub category: Option<String>,
+    /// Minimum price, inclusive.
+    pub min_price_yen: Option<i64>,
+    /// Maximum price, inclusive.
+    pub max_price_yen: Option<i64>,
+    /// Order.
+    pub sort: Sort,
+    /// Keyset position after which to continue: (sort key, id).
+    pub after: Option<(i64, String)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// A page of listings for the filter. Returns up to `limit + 1` rows so the caller knows whether
+/// another page follows.
+pub async fn list_listings(
+    conn: &mut AnyConnection,
+    filter: &ListingFilter,
+) -> Result<Vec<ListingRow>, sqlx::Error> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params: Vec<Param> = Vec::new();
+    let push = |params: &mut Vec<Param>, p: Param| {
+        params.push(p);
+        format!("${}", params.len())
+    };
+    match &filter.seller_id {
+        Some(seller) => {
+            let p = push(&mut params, Param::Text(seller.clone()));
+            conditions.push(format!("l.seller_id = {p} AND l.status <> 'deleted'"));
+        }
+        None => conditions.push("l.status = 'active'".to_string()),
+    }
+    if let Some(q) = &filter.q {
+        for word in q.split_whitespace() {
+            let pattern = format!("%{}%", escape_like(&word.to_lowercase()));
+            let p = push(&mut params, Param::Text(pattern));
+            conditions.push(format!(
+                "(LOWER(l.title) LIKE {p} ESCAPE '\\' OR LOWER(l.description) LIKE {p} ESCAPE '\\')"
+            ));
+        }
+    }
+    if let Some(c) = &filter.category {
+        let p = push(&mut params, Param::Text(c.clone()));
+        conditions.push(format!("l.category = {p}"));
+    }
+    if let Some(min) = filter.min_price_yen {
+        let p = push(&mut params, Param::Int(min));
+        conditions.push(format!("l.price_yen >= {p}"));
+    }
+    if let Some(max) = filter.max_price_yen {
+        let p = push(&mut params, Param::Int(max));
+        conditions.push(format!("l.price_yen <= {p}"));
+    }
+    // Keyset pagination: the sort key plus the id as a tie-breaker, in the same direction.
+    let (key, direction) = match filter.sort {
+        Sort::Recommended | Sort::New => ("l.created_at_ms", "DESC"),
+        Sort::PriceAsc => ("l.price_yen", "ASC"),
+        Sort::PriceDesc => ("l.price_yen", "DESC"),
+    };
+    if let Some((after_key, after_id)) = &filter.after {
+        let k = push(&mut params, Param::Int(*after_key));
+        let i = push(&mut params, Param::Text(after_id.clone()));
+        let cmp = if direction == "DESC" { "<" } else { ">" };
+        conditions.push(format!(
+            "({key} {cmp} {k} OR ({key} = {k} AND l.id {cmp} {i}))"
+        ));
+    }
+    let limit = push(&mut params, Param::Int(filter.limit + 1));
+    let sql = format!(
+        "{SELECT_LISTING} WHERE {} ORDER BY {key} {direction}, l.id {direction} LIMIT {limit}",
+        conditions.join(" AND ")
+    );
+    let mut q: QueryAs<'_, Any, ListingRow, AnyArguments> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for p in params {
+        q = match p {
+            Param::Text(s) => q.bind(s),
+            Param::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(conn).await
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_in_search_words_are_escaped() {
+        assert_eq!(super::escape_like(r"100%_a\b"), r"100\%\_a\\b");
+    }
+}
