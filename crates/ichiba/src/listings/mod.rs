@@ -169,7 +169,7 @@ pub async fn update(
 ) -> Result<ListingView, ListingError> {
     let mut tx = db.begin().await?;
     let row = owned(&mut tx, id, seller_id).await?;
-    let options = store::options_of(&mut tx, &[row.id.clone()]).await?;
+    let options = store::options_of(&mut tx, std::slice::from_ref(&row.id)).await?;
     let merged = RawListing {
         title: patch.title.clone().or(Some(row.title)),
         description: patch.description.clone().or(Some(row.description)),

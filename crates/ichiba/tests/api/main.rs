@@ -1,1 +1,9 @@
+//! The integration suite: the real router on port 0 with a fresh database per test — a temporary
+//! SQLite file by default, a freshly created PostgreSQL database when `ICHIBA_TEST_POSTGRES_URL`
+//! is set. One binary, one module per feature.
 
+mod helpers;
+
+mod accounts;
+mod edge;
+mod listings;

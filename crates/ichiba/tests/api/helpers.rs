@@ -1,0 +1,268 @@
+//! `TestApp::spawn()` and a small typed client for the tests.
+
+use std::net::SocketAddr;
+
+use ichiba::app::{self, AppState};
+use ichiba::config::{Config, database_config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A running app on its own database.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+    postgres: Option<PostgresDb>,
+}
+
+struct PostgresDb {
+    admin_url: String,
+    name: String,
+}
+
+/// A registered, logged-in user.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// Status and JSON body of a response (JSON `null` when the body is empty or not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+impl TestApp {
+    /// Spawns the app with the manual (dev) clock on.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the app after letting the test adjust the configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, postgres) = match std::env::var("ICHIBA_TEST_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("ichiba_test_{}", uuid_like());
+                create_postgres_db(&admin_url, &name).await;
+                (
+                    Some(replace_db_name(&admin_url, &name)),
+                    Some(PostgresDb { admin_url, name }),
+                )
+            }
+            _ => (None, None),
+        };
+        let database = database_config(url.as_deref(), dir.path()).expect("database config");
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            database,
+            dev_clock: true,
+            trust_forwarded_for: false,
+        };
+        adjust(&mut config);
+        let state = AppState::open(config).await.expect("app starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let router = app::router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            state,
+            _dir: dir,
+            postgres,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, token: Option<&str>) -> Reply {
+        let req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.http.get(self.url(path)), token).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(self.http.post(self.url(path)).json(&body), token)
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.send(self.http.patch(self.url(path)).json(&body), token)
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(self.http.delete(self.url(path)), token).await
+    }
+
+    /// Sends a raw body with a content type.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        self.send(req, None).await
+    }
+
+    /// Registers a user and logs in.
+    pub async fn user(&self, name: &str) -> TestUser {
+        let email = format!("{}-{}@example.jp", name, uuid_like());
+        let r = self
+            .post(
+                "/api/v1/users",
+                None,
+                json!({"email": email, "password": "password-123", "display_name": name}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        let id = r.body["id"].as_str().expect("id").to_string();
+        let token = self.login(&email, "password-123").await;
+        TestUser { id, email, token }
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        r.body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Advances the manual clock.
+    pub async fn advance(&self, seconds: i64) {
+        let r = self
+            .post(
+                "/api/v1/dev/clock",
+                None,
+                json!({"advance_seconds": seconds}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    }
+}
+
+/// A valid listing body.
+pub fn listing_body(title: &str, price: i64) -> Value {
+    json!({
+        "title": title,
+        "description": "丁寧に対応いたします。まずはお気軽にご相談ください。",
+        "category": "design",
+        "price_yen": price,
+        "delivery_days": 7,
+        "options": [{"title": "特急対応", "price_yen": 3000, "extra_days": 0}]
+    })
+}
+
+fn uuid_like() -> String {
+    ichiba::db::new_id()
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        Some(i) if i > base.find("://").map(|s| s + 2).unwrap_or(0) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+async fn create_postgres_db(admin_url: &str, name: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(pg) = self.postgres.take() {
+            // Drop runs inside the test's runtime; use a separate thread and runtime to drop the
+            // database (FORCE closes the app's pooled connections).
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async move {
+                        use sqlx::Connection;
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&pg.admin_url).await {
+                            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name);
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                                .execute(&mut conn)
+                                .await;
+                            let _ = conn.close().await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+#[test]
+fn the_database_name_is_replaced_in_postgres_urls() {
+    assert_eq!(
+        replace_db_name("postgres://u@h:5432/postgres", "t1"),
+        "postgres://u@h:5432/t1"
+    );
+    assert_eq!(
+        replace_db_name("postgres://u@h/postgres?sslmode=disable", "t1"),
+        "postgres://u@h/t1?sslmode=disable"
+    );
+}
