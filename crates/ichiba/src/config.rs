@@ -104,7 +104,7 @@ pub enum ConfigError {
     )]
     UnknownScheme(String),
     /// The data directory cannot be created or written.
-    #[error("data directory {path} is not writable: {source}")]
+    #[error("data directory {path} is not writable")]
     DataDirNotWritable {
         /// The directory.
         path: PathBuf,

@@ -22,7 +22,24 @@ fn main() {
         }
     };
     if let Err(e) = runtime.block_on(ichiba::cli::run(cli)) {
-        eprintln!("ichiba: {e:#}");
+        eprintln!("ichiba: {}", one_line(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes on one line, skipping a cause whose text its parent already ends with
+/// (drivers often repeat their source in their own message).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }

@@ -23,7 +23,7 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The server or file could not be reached.
-    #[error("cannot open the database ({backend:?}): {source}")]
+    #[error("cannot open the {backend:?} database")]
     Unreachable {
         /// Which backend.
         backend: Backend,
@@ -31,7 +31,7 @@ pub enum DbError {
         source: sqlx::Error,
     },
     /// A migration failed.
-    #[error("database migration failed: {0}")]
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
@@ -51,6 +51,12 @@ impl Db {
         let backend = config.backend;
         let unreachable = |source| DbError::Unreachable { backend, source };
         let options: AnyConnectOptions = config.url.parse().map_err(unreachable)?;
+        // One direct connection first: its error names the cause (refused, unknown database,
+        // authentication), where a pool would only report a time-out.
+        let probe = sqlx::AnyConnection::connect_with(&options)
+            .await
+            .map_err(unreachable)?;
+        probe.close().await.map_err(unreachable)?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -72,10 +78,6 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        // Fail now, not at the first request, when the database cannot be reached.
-        let mut conn = pool.acquire().await.map_err(unreachable)?;
-        conn.ping().await.map_err(unreachable)?;
-        drop(conn);
         Ok(Db { pool, backend })
     }
 
