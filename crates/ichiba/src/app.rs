@@ -18,7 +18,9 @@ use crate::clock::{AppClock, Clock, ManualClock, SystemClock, to_rfc3339};
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::error::AppError;
+use crate::events::Hub;
 use crate::extract::ApiJson;
+use crate::payments::{PaymentGateway, Sandbox};
 
 /// Largest JSON body accepted (uploads have their own limit).
 pub const JSON_BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -32,6 +34,10 @@ pub struct AppState {
     pub clock: AppClock,
     /// The validated configuration.
     pub config: Arc<Config>,
+    /// Realtime events.
+    pub hub: Hub,
+    /// The payment gateway.
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 /// Why the application could not start.
@@ -64,6 +70,8 @@ impl AppState {
             db,
             clock,
             config: Arc::new(config),
+            hub: Hub::new(),
+            gateway: Arc::new(Sandbox),
         })
     }
 }
@@ -73,6 +81,12 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(crate::accounts::http::routes())
         .merge(crate::listings::http::routes())
+        .merge(crate::orders::http::routes())
+        .merge(crate::messages::http::routes())
+        .merge(crate::attachments::http::routes())
+        .merge(crate::ledger::http::routes())
+        .merge(crate::notifications::http::routes())
+        .merge(crate::templates::http::routes())
         .route("/openapi.json", get(openapi))
         .route("/dev/clock", post(advance_clock))
         .fallback(api_not_found);
@@ -103,6 +117,8 @@ pub async fn serve(state: AppState, addr: SocketAddr) -> Result<(), StartError> 
         state.config.data_dir.display()
     );
     let db = state.db.clone();
+    // With the manual clock, time moves only through POST /dev/clock, which runs the timers.
+    let worker = (!state.config.dev_clock).then(|| crate::jobs::spawn_worker(state.clone()));
     let app = router(state);
     let result = axum::serve(
         listener,
@@ -110,6 +126,9 @@ pub async fn serve(state: AppState, addr: SocketAddr) -> Result<(), StartError> 
     )
     .with_graceful_shutdown(shutdown_signal())
     .await;
+    if let Some(w) = worker {
+        w.abort();
+    }
     db.close().await;
     result.map_err(|source| StartError::Bind { addr, source })
 }
@@ -188,9 +207,10 @@ pub async fn advance_clock(
         return Err(f.into());
     }
     let now = clock.advance_ms(body.advance_seconds.saturating_mul(1000));
+    let timers_fired = crate::jobs::run_once(&state, now).await?;
     Ok(Json(ClockAdvanced {
         now_at: to_rfc3339(now),
-        timers_fired: 0,
+        timers_fired,
     }))
 }
 

@@ -61,6 +61,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         })?;
                     println!("{email} is now an operator");
                 }
+                AdminCommand::Verify => {
+                    let v = crate::ledger::verify(&db).await?;
+                    println!(
+                        "ledger: {} accounts, {} transfers, imbalance {} yen",
+                        v.accounts, v.transfers, v.imbalance_yen
+                    );
+                    for p in &v.problems {
+                        println!("  problem: {p}");
+                    }
+                    db.close().await;
+                    if !v.ok {
+                        anyhow::bail!("ledger verification failed ({} problems)", v.problems.len());
+                    }
+                    println!("ledger ok");
+                    return Ok(());
+                }
             }
             db.close().await;
         }

@@ -44,6 +44,8 @@ pub enum AdminCommand {
         /// The user's e-mail address.
         email: String,
     },
+    /// Recompute every ledger balance; exit status 1 on any imbalance.
+    Verify,
 }
 
 /// Where the data lives; shared by every subcommand that touches the database.

@@ -90,6 +90,9 @@ pub enum AppError {
     /// 401: wrong e-mail or password.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// 402: the payment gateway declined the charge; nothing was created.
+    #[error("payment declined")]
+    PaymentDeclined,
     /// 403: authenticated but not allowed.
     #[error("forbidden: {code}")]
     Forbidden {
@@ -150,6 +153,7 @@ impl AppError {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -173,6 +177,11 @@ impl AppError {
             AppError::InvalidCredentials => (
                 "invalid_credentials",
                 "メールアドレスまたはパスワードが正しくありません。".into(),
+                json!({}),
+            ),
+            AppError::PaymentDeclined => (
+                "payment_declined",
+                "お支払いが承認されませんでした。別のお支払い方法をお試しください。".into(),
                 json!({}),
             ),
             AppError::Forbidden { code, message } => (code, message.clone(), json!({})),

@@ -73,6 +73,25 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// An authenticated operator. Rejects with 401 without a session and 403 for other users.
+#[derive(Debug, Clone)]
+pub struct Operator(pub Identity);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let CurrentUser(identity) = CurrentUser::from_request_parts(parts, state).await?;
+        if !identity.is_operator {
+            return Err(AppError::Forbidden {
+                code: "operator_only",
+                message: "この操作は運営者のみ行えます。".into(),
+            });
+        }
+        Ok(Operator(identity))
+    }
+}
+
 /// The caller if a valid token was sent, else `None` (never rejects for a missing token, but a
 /// token that is sent and invalid is still a 401 so clients notice an expired session).
 #[derive(Debug, Clone)]

@@ -4,12 +4,22 @@
 
 pub mod accounts;
 pub mod app;
+pub mod attachments;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod extract;
+pub mod idempotency;
+pub mod jobs;
+pub mod ledger;
 pub mod listings;
+pub mod messages;
+pub mod notifications;
 pub mod openapi;
+pub mod orders;
+pub mod payments;
+pub mod templates;

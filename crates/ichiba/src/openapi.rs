@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, app, listings};
+use crate::{
+    accounts, app, attachments, ledger, listings, messages, notifications, orders, templates,
+};
 
 /// The API document.
 #[derive(OpenApi)]
@@ -27,6 +29,40 @@ use crate::{accounts, app, listings};
         listings::http::remove,
         listings::http::pause,
         listings::http::resume,
+        orders::http::purchase,
+        orders::http::list,
+        orders::http::detail,
+        orders::http::history,
+        orders::http::messages,
+        orders::http::post_message,
+        orders::http::set_due_date,
+        orders::http::deliver,
+        orders::http::accept,
+        orders::http::send_back,
+        orders::http::file_cancel,
+        orders::http::accept_cancel,
+        orders::http::reject_cancel,
+        orders::http::withdraw_cancel,
+        orders::http::operator_cancel,
+        orders::http::operator_complete,
+        orders::http::operator_settle,
+        messages::http::send,
+        messages::http::threads,
+        messages::http::thread,
+        attachments::http::upload,
+        attachments::http::download,
+        ledger::http::my_balance,
+        ledger::http::my_ledger,
+        ledger::http::verify,
+        notifications::http::list,
+        notifications::http::read_one,
+        notifications::http::read_all,
+        notifications::http::events,
+        templates::http::list,
+        templates::http::create,
+        templates::http::update,
+        templates::http::remove,
+        templates::http::render,
     ),
     components(schemas(crate::error::FieldError)),
     modifiers(&BearerAuth)

@@ -103,6 +103,7 @@ pub async fn register(db: &Db, now: Millis, input: Registration) -> Result<Profi
         Err(e) if is_unique_violation(&e) => return Err(AccountError::EmailTaken),
         Err(e) => return Err(e.into()),
     }
+    crate::templates::store::seed_standard(&mut tx, &id, now).await?;
     tx.commit().await?;
     Ok(Profile {
         id,

@@ -1,0 +1,114 @@
+//! The double-entry, append-only ledger: every yen that moves is a transfer whose entries sum to
+//! zero, keyed for idempotency. Users read their balances and entries here; operators verify the
+//! whole ledger.
+
+pub mod http;
+pub mod model;
+pub mod store;
+
+pub use model::{AccountRef, LedgerError, TransferCode, TransferPlan};
+pub use store::{LedgerStoreError, Verification};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::to_rfc3339;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::extract::{decode_cursor, encode_cursor};
+
+/// A user's balances (`GET /me/balance`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Balance {
+    /// Available earnings (売上金).
+    pub earnings_yen: i64,
+    /// Requested payouts not yet paid.
+    pub payout_pending_yen: i64,
+    /// Points.
+    pub points: i64,
+}
+
+/// One entry of a user's ledger.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerLine {
+    /// Entry id.
+    pub id: String,
+    /// `earnings`, `points` or `payout_pending`.
+    pub account: String,
+    /// Signed amount (points for the points account).
+    pub amount_yen: i64,
+    /// Transfer code (`purchase`, `release`, `refund`, …).
+    pub code: String,
+    /// The order, if any.
+    pub order_id: Option<String>,
+    /// Description.
+    pub memo: String,
+    /// When.
+    pub at: String,
+}
+
+/// A page of ledger lines.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerPage {
+    /// Lines, newest first.
+    pub items: Vec<LedgerLine>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// The user's balances.
+pub async fn balance(db: &Db, user_id: &str) -> Result<Balance, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    let u = user_id.to_string();
+    Ok(Balance {
+        earnings_yen: store::balance(&mut conn, &AccountRef::Earnings(u.clone())).await?,
+        payout_pending_yen: store::balance(&mut conn, &AccountRef::PayoutPending(u.clone()))
+            .await?,
+        points: store::balance(&mut conn, &AccountRef::Points(u)).await?,
+    })
+}
+
+/// A page of the user's ledger lines.
+pub async fn lines(db: &Db, user_id: &str, cursor: Option<&str>) -> Result<LedgerPage, AppError> {
+    let before = match cursor {
+        None => None,
+        Some(c) => {
+            let (at, id) = decode_cursor(c)?;
+            let at = at.parse::<i64>().map_err(|_| AppError::BadRequest {
+                code: "invalid_cursor",
+                message: "cursor の値が正しくありません。".into(),
+            })?;
+            Some((at, id))
+        }
+    };
+    let limit = 50;
+    let mut conn = db.pool().acquire().await?;
+    let mut rows = store::entries_of_user(&mut conn, user_id, before, limit).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => Some(encode_cursor(&last.at_ms.to_string(), &last.entry_id)),
+        _ => None,
+    };
+    Ok(LedgerPage {
+        items: rows
+            .into_iter()
+            .map(|r| LedgerLine {
+                id: r.entry_id,
+                account: r.account_kind,
+                amount_yen: r.amount_yen,
+                code: r.code,
+                order_id: r.order_id,
+                memo: r.memo,
+                at: to_rfc3339(r.at_ms),
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// Recomputes and checks the whole ledger.
+pub async fn verify(db: &Db) -> Result<Verification, sqlx::Error> {
+    let mut conn = db.pool().acquire().await?;
+    store::verify(&mut conn).await
+}

@@ -1,0 +1,352 @@
+//! Messages: talk rooms (トークルーム, one per order) and direct-message threads (メッセージ, between
+//! any two users before a purchase). A message has a kind (`text`, `delivery`, `system`), a body
+//! and attachments. The order engine decides what a talk-room post does to the order; this module
+//! stores and lists messages.
+
+pub mod http;
+pub mod store;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::clock::{Millis, to_rfc3339};
+use crate::db::{Db, new_id};
+use crate::error::{AppError, FieldError, FieldErrors};
+use crate::events::{Event, EventKind, Hub};
+
+pub use store::ThreadRow;
+
+/// A message body: 1 to 5,000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// Maximum length in characters.
+    pub const MAX_CHARS: usize = 5000;
+
+    /// Parses a submitted body. Errors name the field `body`.
+    pub fn parse(input: &str) -> Result<MessageBody, FieldError> {
+        let s = input.trim();
+        let bad = |code, message: String| FieldError {
+            field: "body".into(),
+            code,
+            message,
+        };
+        if s.is_empty() {
+            return Err(bad("required", "メッセージを入力してください。".into()));
+        }
+        if s.chars().count() > Self::MAX_CHARS {
+            return Err(bad(
+                "too_long",
+                format!(
+                    "メッセージは{}文字以内で入力してください。",
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        Ok(MessageBody(s.to_string()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a body, as a 422 with the field error.
+pub fn parse_body(input: &str) -> Result<MessageBody, AppError> {
+    MessageBody::parse(input).map_err(|e| {
+        let mut f = FieldErrors::new();
+        f.add(e.field, e.code, e.message);
+        AppError::Validation(f)
+    })
+}
+
+/// An attachment as listed with a message.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentRef {
+    /// Attachment id (download at `/api/v1/attachments/{id}`).
+    pub id: String,
+    /// Original file name.
+    pub filename: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// MIME type.
+    pub content_type: String,
+}
+
+/// A message as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Id.
+    pub id: String,
+    /// The order, for talk-room messages.
+    pub order_id: Option<String>,
+    /// The thread.
+    pub thread_id: String,
+    /// Author; `null` for system messages.
+    pub author_id: Option<String>,
+    /// `text`, `delivery` or `system`.
+    pub kind: String,
+    /// Text.
+    pub body: String,
+    /// Attachments.
+    pub attachments: Vec<AttachmentRef>,
+    /// When.
+    pub created_at: String,
+}
+
+/// A page of messages, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessagePage {
+    /// Messages.
+    pub items: Vec<MessageView>,
+    /// Cursor of the next page (newer messages).
+    pub next_cursor: Option<String>,
+}
+
+/// Stores a message in the caller's transaction and returns it with the events for both members
+/// (to publish after commit). Attachments must belong to the author.
+pub async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    thread: &ThreadRow,
+    author_id: Option<&str>,
+    kind: &str,
+    body: &str,
+    attachment_ids: &[String],
+    now: Millis,
+) -> Result<(MessageView, Vec<Event>), AppError> {
+    if !attachment_ids.is_empty() {
+        let owner = author_id.unwrap_or("");
+        if !store::owns_attachments(conn, owner, attachment_ids).await? {
+            let mut f = FieldErrors::new();
+            f.add(
+                "attachment_ids",
+                "unknown_attachment",
+                "添付ファイルが見つかりません。アップロードし直してください。",
+            );
+            return Err(AppError::Validation(f));
+        }
+    }
+    let seq = store::next_seq(conn, &thread.id, now).await?;
+    let row = store::MessageRow {
+        id: new_id(),
+        thread_id: thread.id.clone(),
+        author_id: author_id.map(str::to_string),
+        kind: kind.to_string(),
+        body: body.to_string(),
+        created_at_ms: now,
+        seq,
+    };
+    store::insert_message(conn, &row).await?;
+    for (i, a) in attachment_ids.iter().enumerate() {
+        store::link_attachment(conn, &row.id, a, i64::try_from(i).unwrap_or(0)).await?;
+    }
+    if let Some(author) = author_id {
+        store::mark_read(conn, &thread.id, author, seq).await?;
+    }
+    let mut views = to_views(conn, thread, vec![row]).await?;
+    let view = views.pop().ok_or(AppError::NotFound)?;
+    let data = serde_json::to_value(&view).unwrap_or_default();
+    let events = [&thread.user_a, &thread.user_b]
+        .into_iter()
+        .map(|u| Event {
+            user_id: u.clone(),
+            kind: EventKind::Message,
+            data: data.clone(),
+        })
+        .collect();
+    Ok((view, events))
+}
+
+/// Attaches attachments and the order id to message rows.
+pub async fn to_views(
+    conn: &mut sqlx::AnyConnection,
+    thread: &ThreadRow,
+    rows: Vec<store::MessageRow>,
+) -> Result<Vec<MessageView>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut by_message: HashMap<String, Vec<AttachmentRef>> = HashMap::new();
+    for a in store::attachments_of(conn, &ids).await? {
+        by_message
+            .entry(a.message_id)
+            .or_default()
+            .push(AttachmentRef {
+                id: a.id,
+                filename: a.filename,
+                size_bytes: a.size_bytes,
+                content_type: a.content_type,
+            });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| MessageView {
+            attachments: by_message.remove(&r.id).unwrap_or_default(),
+            order_id: thread.order_id.clone(),
+            thread_id: r.thread_id,
+            author_id: r.author_id,
+            kind: r.kind,
+            body: r.body,
+            created_at: to_rfc3339(r.created_at_ms),
+            id: r.id,
+        })
+        .collect())
+}
+
+/// A page of a thread's messages for a member, oldest first; marks them read for the reader.
+pub async fn page(
+    db: &Db,
+    thread: &ThreadRow,
+    reader: &str,
+    cursor: Option<&str>,
+) -> Result<MessagePage, AppError> {
+    let after = match cursor {
+        None => 0,
+        Some(c) => c.parse::<i64>().map_err(|_| AppError::BadRequest {
+            code: "invalid_cursor",
+            message: "cursor の値が正しくありません。".into(),
+        })?,
+    };
+    let limit = 100;
+    let mut conn = db.pool().acquire().await?;
+    let mut rows = store::messages_of(&mut conn, &thread.id, after, limit).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let last_seq = rows.last().map(|r| r.seq);
+    let next_cursor = if more {
+        last_seq.map(|s| s.to_string())
+    } else {
+        None
+    };
+    let items = to_views(&mut conn, thread, rows).await?;
+    drop(conn);
+    if let Some(seq) = last_seq {
+        let mut tx = db.begin().await?;
+        store::mark_read(&mut tx, &thread.id, reader, seq).await?;
+        tx.commit().await?;
+    }
+    Ok(MessagePage { items, next_cursor })
+}
+
+/// A direct-message thread as listed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DirectThreadView {
+    /// Thread id.
+    pub id: String,
+    /// The other member.
+    pub other_user: OtherUser,
+    /// The latest message.
+    pub last_message: Option<MessageView>,
+    /// Messages the caller has not read.
+    pub unread: i64,
+}
+
+/// The other member of a thread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OtherUser {
+    /// User id.
+    pub id: String,
+    /// Public name.
+    pub display_name: String,
+}
+
+/// Sends a direct message (a thread is created on the first one).
+pub async fn send_direct(
+    db: &Db,
+    hub: &Hub,
+    from: &str,
+    to: &str,
+    body: &str,
+    attachment_ids: &[String],
+    now: Millis,
+) -> Result<MessageView, AppError> {
+    let body = parse_body(body)?;
+    if from == to {
+        return Err(AppError::Rule {
+            code: "cannot_message_self",
+            message: "ご自身にはメッセージを送れません。".into(),
+            details: serde_json::json!({}),
+        });
+    }
+    let mut tx = db.begin().await?;
+    if crate::accounts::store::user_by_id(&mut tx, to)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    let thread = match store::direct_thread(&mut tx, from, to).await? {
+        Some(t) => t,
+        None => {
+            let id = store::insert_thread(&mut tx, "direct", None, from, to, now).await?;
+            store::thread_by_id(&mut tx, &id)
+                .await?
+                .ok_or(AppError::NotFound)?
+        }
+    };
+    let (view, events) = insert(
+        &mut tx,
+        &thread,
+        Some(from),
+        "text",
+        body.as_str(),
+        attachment_ids,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    hub.publish(events);
+    Ok(view)
+}
+
+/// The caller's direct-message threads.
+pub async fn direct_threads(db: &Db, user_id: &str) -> Result<Vec<DirectThreadView>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let threads = store::direct_threads_of(&mut conn, user_id).await?;
+    let mut out = Vec::with_capacity(threads.len());
+    for t in threads {
+        out.push(thread_view(&mut conn, &t, user_id).await?);
+    }
+    Ok(out)
+}
+
+async fn thread_view(
+    conn: &mut sqlx::AnyConnection,
+    t: &ThreadRow,
+    user_id: &str,
+) -> Result<DirectThreadView, AppError> {
+    let other_id = t.other(user_id).to_string();
+    let other = crate::accounts::store::user_by_id(conn, &other_id).await?;
+    let last = match store::last_message(conn, &t.id).await? {
+        Some(m) => to_views(conn, t, vec![m]).await?.pop(),
+        None => None,
+    };
+    Ok(DirectThreadView {
+        id: t.id.clone(),
+        other_user: OtherUser {
+            id: other_id,
+            display_name: other.map(|u| u.display_name).unwrap_or_default(),
+        },
+        last_message: last,
+        unread: store::unread_count(conn, &t.id, user_id).await?,
+    })
+}
+
+/// A direct thread the caller is a member of (else 404).
+pub async fn direct_thread_for(
+    db: &Db,
+    user_id: &str,
+    thread_id: &str,
+) -> Result<(ThreadRow, DirectThreadView), AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let t = store::thread_by_id(&mut conn, thread_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if t.kind != "direct" || !t.has_member(user_id) {
+        return Err(AppError::NotFound);
+    }
+    let view = thread_view(&mut conn, &t, user_id).await?;
+    Ok((t, view))
+}

@@ -1,0 +1,309 @@
+//! All SQL of threads (talk rooms and direct-message threads), messages, read marks and the links
+//! between messages and attachments.
+
+use sqlx::AnyConnection;
+
+use crate::clock::Millis;
+use crate::db::new_id;
+
+/// A thread row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ThreadRow {
+    pub id: String,
+    pub kind: String,
+    pub order_id: Option<String>,
+    pub user_a: String,
+    pub user_b: String,
+    pub created_at_ms: i64,
+    pub last_message_at_ms: i64,
+}
+
+impl ThreadRow {
+    /// Whether the user is one of the two members.
+    pub fn has_member(&self, user_id: &str) -> bool {
+        self.user_a == user_id || self.user_b == user_id
+    }
+
+    /// The member who is not `user_id`.
+    pub fn other(&self, user_id: &str) -> &str {
+        if self.user_a == user_id {
+            &self.user_b
+        } else {
+            &self.user_a
+        }
+    }
+}
+
+/// A message row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub thread_id: String,
+    pub author_id: Option<String>,
+    pub kind: String,
+    pub body: String,
+    pub created_at_ms: i64,
+    pub seq: i64,
+}
+
+/// An attachment of a message.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageAttachmentRow {
+    pub message_id: String,
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+const THREAD_COLUMNS: &str =
+    "id, kind, order_id, user_a, user_b, created_at_ms, last_message_at_ms";
+
+/// Creates a thread; direct threads store their members in sorted order so a pair has one thread.
+pub async fn insert_thread(
+    conn: &mut AnyConnection,
+    kind: &str,
+    order_id: Option<&str>,
+    a: &str,
+    b: &str,
+    now: Millis,
+) -> Result<String, sqlx::Error> {
+    let id = new_id();
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    sqlx::query(
+        "INSERT INTO threads (id, kind, order_id, user_a, user_b, created_at_ms, last_message_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&id)
+    .bind(kind)
+    .bind(order_id.map(str::to_string))
+    .bind(a)
+    .bind(b)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The talk room of an order.
+pub async fn thread_of_order(
+    conn: &mut AnyConnection,
+    order_id: &str,
+) -> Result<Option<ThreadRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {THREAD_COLUMNS} FROM threads WHERE order_id = $1"
+    )))
+    .bind(order_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A thread by id.
+pub async fn thread_by_id(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<Option<ThreadRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {THREAD_COLUMNS} FROM threads WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The direct-message thread of two users, if any.
+pub async fn direct_thread(
+    conn: &mut AnyConnection,
+    a: &str,
+    b: &str,
+) -> Result<Option<ThreadRow>, sqlx::Error> {
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {THREAD_COLUMNS} FROM threads WHERE kind = 'direct' AND user_a = $1 AND user_b = $2"
+    )))
+    .bind(a)
+    .bind(b)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The user's direct-message threads, most recent first.
+pub async fn direct_threads_of(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<ThreadRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {THREAD_COLUMNS} FROM threads WHERE kind = 'direct' AND (user_a = $1 OR user_b = $1) \
+         ORDER BY last_message_at_ms DESC, id DESC LIMIT 200"
+    )))
+    .bind(user_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Locks the thread for a new message (the UPDATE takes the row lock on PostgreSQL) and returns
+/// the next sequence number.
+pub async fn next_seq(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+    now: Millis,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("UPDATE threads SET last_message_at_ms = $2 WHERE id = $1")
+        .bind(thread_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE thread_id = $1")
+        .bind(thread_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Inserts a message.
+pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO messages (id, thread_id, author_id, kind, body, created_at_ms, seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&m.id)
+    .bind(&m.thread_id)
+    .bind(m.author_id.clone())
+    .bind(&m.kind)
+    .bind(&m.body)
+    .bind(m.created_at_ms)
+    .bind(m.seq)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Links an attachment to a message.
+pub async fn link_attachment(
+    conn: &mut AnyConnection,
+    message_id: &str,
+    attachment_id: &str,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO message_attachments (message_id, attachment_id, position) VALUES ($1, $2, $3)",
+    )
+    .bind(message_id)
+    .bind(attachment_id)
+    .bind(position)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Messages of a thread after sequence `after`, oldest first.
+pub async fn messages_of(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, thread_id, author_id, kind, body, created_at_ms, seq FROM messages \
+         WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(thread_id)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(conn)
+    .await
+}
+
+/// The latest message of a thread.
+pub async fn last_message(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+) -> Result<Option<MessageRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, thread_id, author_id, kind, body, created_at_ms, seq FROM messages \
+         WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(thread_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Attachments of the given messages, in order.
+pub async fn attachments_of(
+    conn: &mut AnyConnection,
+    message_ids: &[String],
+) -> Result<Vec<MessageAttachmentRow>, sqlx::Error> {
+    if message_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let placeholders: Vec<String> = (1..=message_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT ma.message_id, a.id, a.filename, a.content_type, a.size_bytes \
+         FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id \
+         WHERE ma.message_id IN ({}) ORDER BY ma.message_id, ma.position",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in message_ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(conn).await
+}
+
+/// Records that `user_id` has read the thread up to `seq`.
+pub async fn mark_read(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+    user_id: &str,
+    seq: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO thread_reads (thread_id, user_id, last_read_seq) VALUES ($1, $2, $3) \
+         ON CONFLICT (thread_id, user_id) DO UPDATE SET last_read_seq = \
+         CASE WHEN thread_reads.last_read_seq > excluded.last_read_seq \
+              THEN thread_reads.last_read_seq ELSE excluded.last_read_seq END",
+    )
+    .bind(thread_id)
+    .bind(user_id)
+    .bind(seq)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Messages in the thread by others that `user_id` has not read.
+pub async fn unread_count(
+    conn: &mut AnyConnection,
+    thread_id: &str,
+    user_id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages m WHERE m.thread_id = $1 \
+         AND (m.author_id IS NULL OR m.author_id <> $2) \
+         AND m.seq > COALESCE((SELECT r.last_read_seq FROM thread_reads r \
+                               WHERE r.thread_id = $1 AND r.user_id = $2), 0)",
+    )
+    .bind(thread_id)
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether every attachment id exists and belongs to `owner_id`.
+pub async fn owns_attachments(
+    conn: &mut AnyConnection,
+    owner_id: &str,
+    ids: &[String],
+) -> Result<bool, sqlx::Error> {
+    for id in ids {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE id = $1 AND owner_id = $2")
+                .bind(id)
+                .bind(owner_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if n != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

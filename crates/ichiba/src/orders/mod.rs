@@ -1,0 +1,421 @@
+//! Orders (取引): purchase, the talk room, delivery, acceptance, send-back, cancel requests,
+//! operator actions and timers. Every command follows one path: open a transaction, load the
+//! order, resolve the caller's role, call the pure [`model::decide`], apply the decision with a
+//! compare-and-set on the order's version, commit, then publish events.
+
+pub mod http;
+pub mod model;
+pub mod policy;
+pub mod store;
+pub mod view;
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+pub use model::{Actor, CancelReason, Command, DealError, Decision, Order, OrderState, TimerKind};
+pub use policy::Policy;
+pub use view::{CancelRequestView, OrderView};
+
+use crate::accounts::Identity;
+use crate::app::AppState;
+use crate::clock::Millis;
+use crate::db::new_id;
+use crate::error::AppError;
+use crate::events::{Event, EventKind};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::ledger::{AccountRef, LedgerError, LedgerStoreError};
+use crate::listings::ListingStatus;
+use crate::messages::{self, ThreadRow};
+use crate::notifications;
+use crate::payments::PaymentError;
+
+impl From<DealError> for AppError {
+    fn from(e: DealError) -> Self {
+        match e {
+            DealError::NotAllowed { code, message } => AppError::Forbidden { code, message },
+            DealError::Conflict { code, message } => AppError::Conflict { code, message },
+            DealError::Invalid { code, message } => AppError::Rule {
+                code,
+                message,
+                details: json!({}),
+            },
+        }
+    }
+}
+
+impl From<LedgerStoreError> for AppError {
+    fn from(e: LedgerStoreError) -> Self {
+        match e {
+            LedgerStoreError::Ledger(LedgerError::InsufficientFunds(_)) => AppError::Rule {
+                code: "insufficient_funds",
+                message: "残高が不足しています。".into(),
+                details: json!({}),
+            },
+            LedgerStoreError::Ledger(e @ LedgerError::Unbalanced { .. }) => AppError::internal(e),
+            LedgerStoreError::Db(e) => AppError::internal(e),
+        }
+    }
+}
+
+/// A purchase as requested.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct PurchaseRequest {
+    /// The listing to buy.
+    pub listing_id: String,
+    /// Paid options of the listing.
+    #[serde(default)]
+    pub option_ids: Vec<String>,
+    /// Points to spend (1 pt = 1 yen); they pay first.
+    #[serde(default)]
+    pub use_points: i64,
+    /// Payment token for the gateway (`tok_decline` makes the sandbox decline).
+    #[serde(default)]
+    pub payment_token: Option<String>,
+}
+
+/// A message to post together with a command (talk-room text, the delivery message, a
+/// send-back reason).
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// `text` or `delivery`.
+    pub kind: &'static str,
+    /// The text.
+    pub body: String,
+    /// Attachment ids (uploaded by the poster).
+    pub attachment_ids: Vec<String>,
+}
+
+fn rule(code: &'static str, message: &str) -> AppError {
+    AppError::Rule {
+        code,
+        message: message.into(),
+        details: json!({}),
+    }
+}
+
+/// Buys a listing. Honours an idempotency key: the same key and body returns the first result.
+pub async fn purchase(
+    state: &AppState,
+    buyer_id: &str,
+    req: &PurchaseRequest,
+    key: Option<IdempotencyKey>,
+    now: Millis,
+) -> Result<(StatusCode, serde_json::Value), AppError> {
+    if let Some(k) = &key {
+        let mut conn = state.db.pool().acquire().await?;
+        if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
+            return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
+        }
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let listing = crate::listings::store::listing_by_id(&mut conn, &req.listing_id)
+        .await?
+        .filter(|l| ListingStatus::parse(&l.status) == Some(ListingStatus::Active))
+        .ok_or(AppError::NotFound)?;
+    let available =
+        crate::listings::store::options_of(&mut conn, std::slice::from_ref(&listing.id)).await?;
+    let wanted: BTreeSet<&String> = req.option_ids.iter().collect();
+    let chosen: Vec<_> = available
+        .iter()
+        .filter(|o| wanted.contains(&o.id))
+        .collect();
+    if chosen.len() != wanted.len() {
+        return Err(rule(
+            "unknown_option",
+            "選択されたオプションはこのサービスにありません。",
+        ));
+    }
+    if req.use_points < 0 {
+        return Err(rule(
+            "invalid_points",
+            "利用ポイントは0以上で指定してください。",
+        ));
+    }
+    let points =
+        crate::ledger::store::balance(&mut conn, &AccountRef::Points(buyer_id.to_string())).await?;
+    if req.use_points > points {
+        return Err(rule(
+            "insufficient_points",
+            "保有ポイントが不足しています。",
+        ));
+    }
+    drop(conn);
+    let order_id = new_id();
+    let decision = model::purchase(
+        model::PurchaseInput {
+            order_id: order_id.clone(),
+            listing_id: listing.id.clone(),
+            buyer_id: buyer_id.to_string(),
+            seller_id: listing.seller_id.clone(),
+            title: listing.title.clone(),
+            price_yen: listing.price_yen,
+            options: chosen.iter().map(|o| (o.price_yen, o.extra_days)).collect(),
+            delivery_days: listing.delivery_days,
+            points_used: req.use_points,
+        },
+        Policy::default(),
+        now,
+    )?;
+    let charge = decision.order.charged_yen();
+    let charge_key = key
+        .as_ref()
+        .map(|k| format!("{}:{}", k.user_id, k.key))
+        .unwrap_or_else(|| order_id.clone());
+    if charge > 0 {
+        match state
+            .gateway
+            .charge(charge, req.payment_token.as_deref(), &charge_key)
+            .await
+        {
+            Ok(_charge_id) => {}
+            Err(PaymentError::Declined) => {
+                return Err(AppError::PaymentDeclined);
+            }
+            Err(e @ PaymentError::Unavailable(_)) => return Err(AppError::internal(e)),
+        }
+    }
+    let mut tx = state.db.begin().await?;
+    store::insert_order(&mut tx, &decision.order).await?;
+    for (i, o) in chosen.iter().enumerate() {
+        store::insert_option(
+            &mut tx,
+            &order_id,
+            i64::try_from(i).unwrap_or(0),
+            &o.id,
+            &o.title,
+            o.price_yen,
+            o.extra_days,
+        )
+        .await?;
+    }
+    let thread_id = messages::store::insert_thread(
+        &mut tx,
+        "order",
+        Some(&order_id),
+        buyer_id,
+        &listing.seller_id,
+        now,
+    )
+    .await?;
+    let thread = messages::store::thread_by_id(&mut tx, &thread_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut events = apply_effects(
+        &mut tx,
+        &thread,
+        &decision,
+        Actor::Buyer,
+        Some(buyer_id),
+        now,
+    )
+    .await?;
+    let view = OrderView::from(&decision.order);
+    let body = serde_json::to_value(&view).map_err(AppError::internal)?;
+    if let Some(k) = &key
+        && let Err(e) = idempotency::record(&mut tx, k, 201, &body, now).await
+    {
+        // A concurrent request with the same key won: answer with its result.
+        drop(tx);
+        if crate::db::is_unique_violation(&e) {
+            let mut conn = state.db.pool().acquire().await?;
+            if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
+                return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
+            }
+        }
+        return Err(e.into());
+    }
+    tx.commit().await?;
+    events.extend(order_events(&decision.order));
+    state.hub.publish(events);
+    Ok((StatusCode::CREATED, body))
+}
+
+/// Applies a decision's effects (ledger, timers, history, system message, notifications) in the
+/// caller's transaction; returns the events to publish after commit.
+async fn apply_effects(
+    tx: &mut sqlx::AnyConnection,
+    thread: &ThreadRow,
+    d: &Decision,
+    actor: Actor,
+    actor_id: Option<&str>,
+    now: Millis,
+) -> Result<Vec<Event>, AppError> {
+    let o = &d.order;
+    let mut events = vec![];
+    for t in &d.transfers {
+        crate::ledger::store::apply(tx, t, now).await?;
+    }
+    for (kind, at) in &d.timers {
+        store::insert_timer(tx, &o.id, *kind, *at).await?;
+    }
+    for (kind, detail) in &d.history {
+        store::insert_event(tx, &o.id, now, actor.as_str(), actor_id, kind, detail).await?;
+    }
+    if let Some(text) = &d.system_message {
+        let (_, ev) = messages::insert(tx, thread, None, "system", text, &[], now).await?;
+        events.extend(ev);
+    }
+    for n in &d.notices {
+        let user = o.user_of(n.to).to_string();
+        events.push(
+            notifications::create(tx, &user, n.kind, &n.title, &n.body, Some(&o.id), now).await?,
+        );
+    }
+    Ok(events)
+}
+
+fn order_events(o: &Order) -> Vec<Event> {
+    let data = serde_json::to_value(OrderView::from(o)).unwrap_or_default();
+    [&o.buyer_id, &o.seller_id]
+        .into_iter()
+        .map(|u| Event {
+            user_id: u.clone(),
+            kind: EventKind::Order,
+            data: data.clone(),
+        })
+        .collect()
+}
+
+/// Who the caller is on this order: a party, an operator (for operator commands and reads), or
+/// nobody — reported as 404 so an order's existence does not leak.
+fn actor_for(order: &Order, who: &Identity, operator_command: bool) -> Result<Actor, AppError> {
+    match order.side_of(&who.user_id) {
+        Some(model::Side::Buyer) if !operator_command => Ok(Actor::Buyer),
+        Some(model::Side::Seller) if !operator_command => Ok(Actor::Seller),
+        _ if who.is_operator => Ok(Actor::Operator),
+        Some(model::Side::Buyer) => Ok(Actor::Buyer),
+        Some(model::Side::Seller) => Ok(Actor::Seller),
+        None => Err(AppError::NotFound),
+    }
+}
+
+fn is_operator_command(c: &Command) -> bool {
+    matches!(
+        c,
+        Command::OperatorCancel | Command::OperatorComplete | Command::OperatorSettle { .. }
+    )
+}
+
+/// The result of a command: the order after it and the message posted with it, if any.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    /// The order after the command.
+    pub order: Order,
+    /// The talk-room message posted with the command.
+    pub message: Option<messages::MessageView>,
+}
+
+/// Runs a command by a user (party or operator), with an optional message posted in the talk
+/// room in the same transaction.
+pub async fn act(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    command: Command,
+    post: Option<Post>,
+    now: Millis,
+) -> Result<Acted, AppError> {
+    let mut tx = state.db.begin().await?;
+    let order = store::order_by_id(&mut tx, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let actor = actor_for(&order, who, is_operator_command(&command))?;
+    let decision = model::decide(&order, &command, actor, now)?;
+    let thread = messages::store::thread_of_order(&mut tx, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !decision.unchanged && !store::update_order(&mut tx, &order, &decision.order).await? {
+        return Err(AppError::Conflict {
+            code: "concurrent_update",
+            message: "取引の状態が同時に更新されました。画面を更新してからもう一度お試しください。"
+                .into(),
+        });
+    }
+    let mut events = vec![];
+    let mut message = None;
+    if let Some(p) = post {
+        let (view, ev) = messages::insert(
+            &mut tx,
+            &thread,
+            Some(&who.user_id),
+            p.kind,
+            &p.body,
+            &p.attachment_ids,
+            now,
+        )
+        .await?;
+        events.extend(ev);
+        message = Some(view);
+    }
+    events
+        .extend(apply_effects(&mut tx, &thread, &decision, actor, Some(&who.user_id), now).await?);
+    tx.commit().await?;
+    if !decision.unchanged {
+        events.extend(order_events(&decision.order));
+    }
+    state.hub.publish(events);
+    Ok(Acted {
+        order: decision.order,
+        message,
+    })
+}
+
+/// Fires one timer through the same path with actor `system`. A timer whose moment has moved on
+/// changes nothing. Returns whether the order changed or a notice was sent.
+pub async fn fire_timer(
+    state: &AppState,
+    order_id: &str,
+    kind: TimerKind,
+    now: Millis,
+) -> Result<bool, AppError> {
+    let mut tx = state.db.begin().await?;
+    let Some(order) = store::order_by_id(&mut tx, order_id).await? else {
+        return Ok(false);
+    };
+    let decision = model::decide(&order, &Command::Timer(kind), Actor::System, now)?;
+    if decision.unchanged && decision.notices.is_empty() {
+        return Ok(false);
+    }
+    let thread = messages::store::thread_of_order(&mut tx, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !decision.unchanged && !store::update_order(&mut tx, &order, &decision.order).await? {
+        return Err(AppError::Conflict {
+            code: "concurrent_update",
+            message: "concurrent update".into(),
+        });
+    }
+    let mut events = apply_effects(&mut tx, &thread, &decision, Actor::System, None, now).await?;
+    tx.commit().await?;
+    if !decision.unchanged {
+        events.extend(order_events(&decision.order));
+    }
+    state.hub.publish(events);
+    Ok(true)
+}
+
+/// An order the caller may see (party or operator), else 404.
+pub async fn get(state: &AppState, who: &Identity, order_id: &str) -> Result<Order, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    let order = store::order_by_id(&mut conn, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    actor_for(&order, who, false)?;
+    Ok(order)
+}
+
+/// The talk room of an order the caller may see.
+pub async fn talk_room(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+) -> Result<(Order, ThreadRow), AppError> {
+    let order = get(state, who, order_id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let thread = messages::store::thread_of_order(&mut conn, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((order, thread))
+}
