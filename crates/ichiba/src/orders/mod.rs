@@ -6,6 +6,8 @@
 pub mod http;
 pub mod model;
 pub mod policy;
+#[cfg(test)]
+mod props;
 pub mod store;
 pub mod view;
 

@@ -1081,7 +1081,7 @@ pub fn decide(
             if side == Side::Buyer {
                 let silent_since = order
                     .last_buyer_message_at
-                    .filter(|b| order.last_seller_message_at.is_none_or(|s| s < *b));
+                    .filter(|b| order.last_seller_message_at.is_none_or(|s| s <= *b));
                 let silent_long = silent_since
                     .is_some_and(|b| now - b >= order.policy.buyer_cancel_silence_days * DAY_MS);
                 if !(silent_long || order.is_overdue(now)) {

@@ -133,6 +133,27 @@ impl TestApp {
         self.send(self.http.delete(self.url(path)), token).await
     }
 
+    pub async fn send_put(&self, path: &str, user: &TestUser, body: Value) -> Reply {
+        self.send(self.http.put(self.url(path)).json(&body), Some(&user.token))
+            .await
+    }
+
+    /// Uploads a file as `user` and returns the attachment JSON.
+    pub async fn upload(&self, user: &TestUser, filename: &str, bytes: Vec<u8>) -> Value {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let r = self
+            .send(
+                self.http
+                    .post(self.url("/api/v1/attachments"))
+                    .multipart(form),
+                Some(&user.token),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        r.body
+    }
+
     /// Sends a raw body with a content type.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
         let req = self
@@ -170,6 +191,68 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
         r.body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Registers a user and makes them an operator.
+    pub async fn operator(&self, name: &str) -> TestUser {
+        let user = self.user(name).await;
+        ichiba::accounts::grant_operator(&self.state.db, self.state.clock.now_ms(), &user.email)
+            .await
+            .expect("grant operator");
+        user
+    }
+
+    /// Creates a listing for `seller` and returns its JSON.
+    pub async fn listing(&self, seller: &TestUser, price: i64) -> Value {
+        let r = self
+            .post(
+                "/api/v1/listings",
+                Some(&seller.token),
+                listing_body("ロゴデザインを作成します", price),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        r.body
+    }
+
+    /// A seller, a buyer and a purchased order (no options).
+    pub async fn deal(&self, price: i64) -> (TestUser, TestUser, String) {
+        let seller = self.user("seller").await;
+        let buyer = self.user("buyer").await;
+        let listing = self.listing(&seller, price).await;
+        let r = self
+            .post(
+                "/api/v1/orders",
+                Some(&buyer.token),
+                json!({"listing_id": listing["id"]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        let id = r.body["id"].as_str().expect("order id").to_string();
+        (seller, buyer, id)
+    }
+
+    /// The order as the user sees it.
+    pub async fn order(&self, user: &TestUser, id: &str) -> Value {
+        let r = self
+            .get(&format!("/api/v1/orders/{id}"), Some(&user.token))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        r.body
+    }
+
+    /// The user's balance.
+    pub async fn balance(&self, user: &TestUser) -> Value {
+        self.get("/api/v1/me/balance", Some(&user.token)).await.body
+    }
+
+    /// Asserts that the whole ledger verifies clean.
+    pub async fn assert_ledger_clean(&self) {
+        let v = ichiba::ledger::verify(&self.state.db)
+            .await
+            .expect("verify");
+        assert!(v.ok, "ledger problems: {:?}", v.problems);
+        assert_eq!(v.imbalance_yen, 0);
     }
 
     /// Advances the manual clock.

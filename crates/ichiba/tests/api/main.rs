@@ -5,5 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod deal;
 mod edge;
 mod listings;
+mod talk;
