@@ -38,6 +38,8 @@ pub struct AppState {
     pub hub: Hub,
     /// The payment gateway.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The contact detector, built once.
+    pub guard: Arc<::guard::Guard>,
 }
 
 /// Why the application could not start.
@@ -72,6 +74,7 @@ impl AppState {
             config: Arc::new(config),
             hub: Hub::new(),
             gateway: Arc::new(Sandbox),
+            guard: Arc::new(::guard::Guard::new(::guard::Policy::default())),
         })
     }
 }
@@ -87,6 +90,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ledger::http::routes())
         .merge(crate::notifications::http::routes())
         .merge(crate::templates::http::routes())
+        .merge(crate::guard::http::routes())
+        .merge(crate::reviews::http::routes())
+        .merge(crate::reputation::http::routes())
         .route("/openapi.json", get(openapi))
         .route("/dev/clock", post(advance_clock))
         .fallback(api_not_found);

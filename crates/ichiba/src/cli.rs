@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use crate::app::{self, AppState};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AdminCommand, Cli, Command, Config};
+use crate::config::{AdminCommand, Cli, Command, Config, GuardCommand};
 use crate::db::Db;
 use crate::{accounts, demo};
 
@@ -45,6 +45,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo::print_logins();
             db.close().await;
         }
+        Command::Guard { command } => match command {
+            GuardCommand::Scan => guard_scan()?,
+            GuardCommand::Eval { file } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let examples = ::guard::parse_jsonl(&text)?;
+                let detector = ::guard::Guard::new(::guard::Policy::default());
+                print!("{}", ::guard::evaluate(&detector, &examples));
+            }
+        },
         Command::Admin { storage, command } => {
             let config = Config::from_storage(&storage)?;
             let db = Db::connect(&config.database, 2).await?;
@@ -60,6 +70,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             other => anyhow::anyhow!(other),
                         })?;
                     println!("{email} is now an operator");
+                }
+                AdminCommand::Lift { email } => {
+                    let normalized = email.trim().to_ascii_lowercase();
+                    let mut conn = db.pool().acquire().await?;
+                    let user = accounts::store::user_by_email(&mut conn, &normalized)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
+                    drop(conn);
+                    let hub = crate::events::Hub::new();
+                    let n = crate::guard::lift(&db, &hub, None, &user.id, SystemClock.now_ms())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("lifted {n} sanction(s) of {email}");
                 }
                 AdminCommand::Verify => {
                     let v = crate::ledger::verify(&db).await?;
@@ -81,5 +104,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
         }
     }
+    Ok(())
+}
+
+/// `ichiba guard scan`: JSON Lines in, one verdict line out per input line.
+fn guard_scan() -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    #[derive(serde::Deserialize)]
+    struct Input {
+        id: serde_json::Value,
+        text: String,
+    }
+    let detector = ::guard::Guard::new(::guard::Policy::default());
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: Input = match serde_json::from_str(&line) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("ichiba guard scan: line {}: {e}", n + 1);
+                continue;
+            }
+        };
+        let v = detector.scan(&input.text);
+        let findings: Vec<_> = v
+            .findings
+            .iter()
+            .map(|f| serde_json::json!({"kind": f.kind, "start": f.start, "end": f.end, "excerpt": f.excerpt}))
+            .collect();
+        let verdict = if v.is_block() { "block" } else { "allow" };
+        let line = serde_json::json!({"id": input.id, "verdict": verdict, "findings": findings});
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
     Ok(())
 }

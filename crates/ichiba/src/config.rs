@@ -25,6 +25,12 @@ pub enum Command {
     Migrate(StorageArgs),
     /// Fill the database with a living demo market (safe to run twice).
     Demo(StorageArgs),
+    /// The contact detector on its own (no database).
+    Guard {
+        /// The task.
+        #[command(subcommand)]
+        command: GuardCommand,
+    },
     /// Operator tasks.
     Admin {
         /// Storage to act on.
@@ -33,6 +39,19 @@ pub enum Command {
         /// The task.
         #[command(subcommand)]
         command: AdminCommand,
+    },
+}
+
+/// Contact-guard subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// Read JSON Lines `{"id", "text"}` on stdin; write one verdict line per input.
+    Scan,
+    /// Evaluate labelled JSON Lines (`{"id", "text", "label": "block"|"allow", "category"}`):
+    /// precision, recall and F1 overall and per category, and the misclassified ids.
+    Eval {
+        /// The labelled file.
+        file: PathBuf,
     },
 }
 
@@ -46,6 +65,11 @@ pub enum AdminCommand {
     },
     /// Recompute every ledger balance; exit status 1 on any imbalance.
     Verify,
+    /// Lift the contact-guard restriction and suspension of the user with this e-mail.
+    Lift {
+        /// The user's e-mail address.
+        email: String,
+    },
 }
 
 /// Where the data lives; shared by every subcommand that touches the database.

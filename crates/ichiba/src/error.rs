@@ -131,6 +131,12 @@ pub enum AppError {
         /// Machine-readable details.
         details: Value,
     },
+    /// 429: a contact-guard restriction is in force.
+    #[error("restricted")]
+    Restricted {
+        /// When it ends.
+        until_at: String,
+    },
     /// 429: too many attempts.
     #[error("rate limited")]
     RateLimited {
@@ -160,7 +166,9 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Validation(_) | AppError::Rule { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::Restricted { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -211,6 +219,11 @@ impl AppError {
                 message,
                 details,
             } => (code, message.clone(), details.clone()),
+            AppError::Restricted { until_at } => (
+                "restricted",
+                "外部誘導と判断される投稿が続いたため、この機能は一時的に制限されています。取引中のトークルームは引き続きご利用いただけます。".into(),
+                json!({ "until_at": until_at }),
+            ),
             AppError::RateLimited { retry_after_secs } => (
                 "rate_limited",
                 "試行回数が多すぎます。しばらく時間をおいてから再度お試しください。".into(),

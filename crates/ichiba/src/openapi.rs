@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, app, attachments, ledger, listings, messages, notifications, orders, templates,
+    accounts, app, attachments, guard, ledger, listings, messages, notifications, orders,
+    reputation, reviews, templates,
 };
 
 /// The API document.
@@ -63,6 +64,21 @@ use crate::{
         templates::http::update,
         templates::http::remove,
         templates::http::render,
+        guard::http::file,
+        guard::http::queue,
+        guard::http::decide,
+        guard::http::lift,
+        reviews::http::submit,
+        reviews::http::of_order,
+        reviews::http::reply,
+        reviews::http::for_user,
+        reviews::http::for_listing,
+        reviews::http::for_operator,
+        reputation::http::public_metrics,
+        reputation::http::my_metrics,
+        reputation::http::my_rank,
+        reputation::http::ranking,
+        reputation::http::identity,
     ),
     components(schemas(crate::error::FieldError)),
     modifiers(&BearerAuth)

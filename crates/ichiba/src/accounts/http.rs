@@ -13,6 +13,7 @@ use super::{LoginPolicy, Profile, Registration};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{ApiJson, ClientAddr, CurrentUser, bearer_token};
+use crate::guard;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -78,6 +79,8 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<UserCreated>), AppError> {
+    let name = [("display_name", body.display_name.as_str())];
+    guard::screen(&state, None, &guard::Context::Profile, &name).await?;
     let profile = super::register(
         &state.db,
         state.clock.now_ms(),
@@ -142,7 +145,9 @@ pub async fn me(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<Profile>, AppError> {
-    Ok(Json(super::profile(&state.db, &user.user_id).await?))
+    let mut profile = super::profile(&state.db, &user.user_id).await?;
+    profile.restriction = guard::standing(&state.db, &user.user_id, state.clock.now_ms()).await?;
+    Ok(Json(profile))
 }
 
 /// Update the caller's display name and/or bio.
@@ -154,6 +159,21 @@ pub async fn update_me(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, AppError> {
+    guard::ensure_allowed(&state, &user.user_id, guard::Activity::ProfileEdit).await?;
+    let mut fields = vec![];
+    if let Some(n) = &body.display_name {
+        fields.push(("display_name", n.as_str()));
+    }
+    if let Some(b) = &body.bio {
+        fields.push(("bio", b.as_str()));
+    }
+    guard::screen(
+        &state,
+        Some(&user.user_id),
+        &guard::Context::Profile,
+        &fields,
+    )
+    .await?;
     let profile = super::update_profile(
         &state.db,
         state.clock.now_ms(),

@@ -150,6 +150,7 @@ pub async fn login(
             let token = new_token();
             let expires = now + policy.session_ttl_ms;
             store::insert_session(&mut tx, &hash_token(&token), &user.id, now, expires).await?;
+            store::touch_login(&mut tx, &user.id, now).await?;
             Ok(Session {
                 token,
                 user_id: user.id,

@@ -215,9 +215,8 @@ pub struct Profile {
     pub bio: String,
     /// Roles: empty, or `["operator"]`.
     pub roles: Vec<String>,
-    /// The current restriction, if any (`{until_at, reason}`); `null` when none.
-    #[schema(value_type = Option<Object>)]
-    pub restriction: Option<serde_json::Value>,
+    /// The sanction in force, if any (`{kind, until_at, reason}`); `null` when none.
+    pub restriction: Option<crate::guard::Standing>,
 }
 
 /// Limits on failed logins, counted over a sliding window in the database (so they hold across

@@ -103,6 +103,20 @@ pub async fn set_operator(
     Ok(r.rows_affected() == 1)
 }
 
+/// Records a successful login (for the "logged in within a month" rank criterion).
+pub async fn touch_login(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET last_login_at_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Stores a session by the hash of its token.
 pub async fn insert_session(
     conn: &mut AnyConnection,

@@ -23,8 +23,43 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
             store::due(&mut conn, now, 100).await?
         };
         if due.is_empty() {
-            return Ok(fired);
+            break;
         }
+        fired += fire(state, due, now).await?;
+    }
+    // Sweeps that are not order timers: reviews whose window ended, and the monthly ranks.
+    if let Err(e) = crate::reviews::publish_due(state, now).await {
+        tracing::warn!(error = %e, "publishing due reviews failed");
+    }
+    crate::reputation::monthly_ranks(&state.db, now).await?;
+    Ok(fired)
+}
+
+/// Fires the timers of one order that are already due, before a user's command on it is
+/// decided: a deadline that has passed takes effect first even if the worker has not run yet
+/// (a reply at 49 hours finds the order already cancelled).
+pub async fn catch_up_order(
+    state: &AppState,
+    order_id: &str,
+    now: Millis,
+) -> Result<u64, sqlx::Error> {
+    let due = {
+        let mut conn = state.db.pool().acquire().await?;
+        store::due_for_order(&mut conn, order_id, now).await?
+    };
+    if due.is_empty() {
+        return Ok(0);
+    }
+    fire(state, due, now).await
+}
+
+async fn fire(
+    state: &AppState,
+    due: Vec<store::TimerRow>,
+    now: Millis,
+) -> Result<u64, sqlx::Error> {
+    let mut fired = 0;
+    {
         for t in due {
             let claimed = {
                 let mut tx = state.db.begin().await?;
@@ -56,6 +91,7 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
             }
         }
     }
+    Ok(fired)
 }
 
 async fn mark_done(state: &AppState, id: &str) -> Result<(), sqlx::Error> {

@@ -31,6 +31,23 @@ pub async fn due(
     .await
 }
 
+/// Timers of one order due at `now` whose lease has run out, oldest first.
+pub async fn due_for_order(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    now: Millis,
+) -> Result<Vec<TimerRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, order_id, kind, due_at_ms, lease_until_ms FROM timers \
+         WHERE order_id = $1 AND done = 0 AND due_at_ms <= $2 AND lease_until_ms <= $2 \
+         ORDER BY due_at_ms, id",
+    )
+    .bind(order_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
 /// Takes the lease if nobody took it since it was read (compare-and-set on the old lease).
 pub async fn claim(
     conn: &mut AnyConnection,

@@ -69,7 +69,7 @@ pub struct SellerSummary {
     pub id: String,
     /// Public name.
     pub display_name: String,
-    /// Seller rank (レギュラー … プラチナ); `null` until ranks are computed.
+    /// Seller rank (`regular`, `bronze`, `silver`, `gold`, `platinum`); `null` without one.
     pub rank: Option<String>,
 }
 
@@ -135,6 +135,10 @@ pub struct ListQuery {
     pub min_price_yen: Option<i64>,
     /// Maximum price.
     pub max_price_yen: Option<i64>,
+    /// Minimum average rating (e.g. 4.5).
+    pub min_rating: Option<f64>,
+    /// Minimum seller rank (`regular`, `bronze`, `silver`, `gold`, `platinum`).
+    pub min_rank: Option<String>,
     /// Order.
     pub sort: Sort,
     /// Opaque cursor of the previous page.
@@ -266,7 +270,20 @@ pub async fn list(
             Some((key, id))
         }
     };
+    let seller_ranks = match query.min_rank.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(r) => Some(model::ranks_at_least(r).ok_or_else(|| {
+            AppError::BadRequest {
+                code: "unknown_rank",
+                message:
+                    "rank は regular, bronze, silver, gold, platinum のいずれかを指定してください。"
+                        .into(),
+            }
+        })?),
+    };
     let filter = store::ListingFilter {
+        min_rating_milli: query.min_rating.map(|r| (r * 1000.0).round() as i64),
+        seller_ranks,
         seller_id: seller_id.map(str::to_string),
         q: query.q.clone().filter(|q| !q.trim().is_empty()),
         category: query.category.clone().filter(|c| !c.is_empty()),
@@ -283,7 +300,8 @@ pub async fn list(
     let next_cursor = match (more, rows.last()) {
         (true, Some(last)) => {
             let key = match query.sort {
-                Sort::Recommended | Sort::New => last.created_at_ms,
+                Sort::Recommended => last.score_micros,
+                Sort::New => last.created_at_ms,
                 Sort::PriceAsc | Sort::PriceDesc => last.price_yen,
             };
             Some(encode_cursor(&key.to_string(), &last.id))
@@ -331,11 +349,11 @@ async fn to_views(
             seller: SellerSummary {
                 id: r.seller_id.clone(),
                 display_name: r.seller_name,
-                rank: None,
+                rank: (r.seller_rank != "none").then_some(r.seller_rank),
             },
             rating: Rating {
-                average: None,
-                count: 0,
+                average: r.rating_avg_milli.map(|m| m as f64 / 1000.0),
+                count: r.rating_count,
             },
             created_at: to_rfc3339(r.created_at_ms),
             updated_at: to_rfc3339(r.updated_at_ms),

@@ -396,11 +396,34 @@ pub fn parse_listing(raw: &RawListing) -> Result<ListingDraft, FieldErrors> {
     }
 }
 
+/// Folds text for search: NFKC (full-width → half-width, ｶﾞ → ガ), lower case, and katakana as
+/// hiragana, so 「ﾛｺﾞ」「ろご」「ロゴ」 all find 「ロゴデザイン」.
+pub fn fold_for_search(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            // Katakana ァ..ヶ sit 0x60 above hiragana ぁ..ゖ.
+            'ァ'..='ヶ' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
+/// Seller ranks from lowest to highest.
+pub const RANKS: &[&str] = &["regular", "bronze", "silver", "gold", "platinum"];
+
+/// The ranks at or above `min`, or `None` for an unknown rank.
+pub fn ranks_at_least(min: &str) -> Option<Vec<&'static str>> {
+    let i = RANKS.iter().position(|r| *r == min)?;
+    Some(RANKS[i..].to_vec())
+}
+
 /// How public lists are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
-    /// おすすめ順. Until the ranking exists it orders like `new`.
+    /// おすすめ順: by the published recommended score (see `reputation`).
     #[default]
     Recommended,
     /// 新着順.
@@ -513,6 +536,14 @@ mod tests {
             codes(&raw),
             vec![("category".to_string(), "unknown_category")]
         );
+    }
+
+    #[test]
+    fn search_folding_ignores_width_case_and_kana_kind() {
+        assert_eq!(fold_for_search("ﾛｺﾞデザイン"), "ろごでざいん");
+        assert_eq!(fold_for_search("ホームページ制作"), "ほーむぺーじ制作");
+        assert_eq!(fold_for_search("ＷＥＢ　サイト"), "web さいと");
+        assert!(fold_for_search("ロゴデザインを作成します").contains(&fold_for_search("ろご")));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct ListingRow {
     pub status: String,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    pub score_micros: i64,
+    pub rating_avg_milli: Option<i64>,
+    pub rating_count: i64,
+    pub seller_rank: String,
 }
 
 /// A paid option row.
@@ -37,7 +41,8 @@ pub struct OptionRow {
 
 const SELECT_LISTING: &str = "SELECT l.id, l.seller_id, u.display_name AS seller_name, l.title, \
      l.description, l.category, l.price_yen, l.delivery_days, l.status, l.created_at_ms, \
-     l.updated_at_ms FROM listings l JOIN users u ON u.id = l.seller_id";
+     l.updated_at_ms, l.score_micros, l.rating_avg_milli, l.rating_count, l.seller_rank \
+     FROM listings l JOIN users u ON u.id = l.seller_id";
 
 /// Inserts a listing and its options.
 pub async fn insert_listing(
@@ -49,8 +54,8 @@ pub async fn insert_listing(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO listings (id, seller_id, title, description, category, price_yen, \
-         delivery_days, status, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8)",
+         delivery_days, status, created_at_ms, updated_at_ms, search_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $8, $9)",
     )
     .bind(id)
     .bind(seller_id)
@@ -60,9 +65,14 @@ pub async fn insert_listing(
     .bind(draft.price_yen)
     .bind(draft.delivery_days)
     .bind(now)
+    .bind(search_text(draft))
     .execute(&mut *conn)
     .await?;
     replace_options(conn, id, draft).await
+}
+
+fn search_text(draft: &ListingDraft) -> String {
+    super::model::fold_for_search(&format!("{}\n{}", draft.title, draft.description))
 }
 
 /// Overwrites the listing's fields and options.
@@ -74,7 +84,8 @@ pub async fn update_listing(
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "UPDATE listings SET title = $2, description = $3, category = $4, price_yen = $5, \
-         delivery_days = $6, updated_at_ms = $7 WHERE id = $1 AND status <> 'deleted'",
+         delivery_days = $6, updated_at_ms = $7, search_text = $8 \
+         WHERE id = $1 AND status <> 'deleted'",
     )
     .bind(id)
     .bind(&draft.title)
@@ -83,6 +94,7 @@ pub async fn update_listing(
     .bind(draft.price_yen)
     .bind(draft.delivery_days)
     .bind(now)
+    .bind(search_text(draft))
     .execute(&mut *conn)
     .await?;
     if r.rows_affected() != 1 {
@@ -185,6 +197,10 @@ pub struct ListingFilter {
     pub min_price_yen: Option<i64>,
     /// Maximum price, inclusive.
     pub max_price_yen: Option<i64>,
+    /// Minimum average rating in thousandths (4.5 → 4500).
+    pub min_rating_milli: Option<i64>,
+    /// Only sellers of these ranks.
+    pub seller_ranks: Option<Vec<&'static str>>,
     /// Order.
     pub sort: Sort,
     /// Keyset position after which to continue: (sort key, id).
@@ -218,12 +234,10 @@ pub async fn list_listings(
         None => conditions.push("l.status = 'active'".to_string()),
     }
     if let Some(q) = &filter.q {
-        for word in q.split_whitespace() {
-            let pattern = format!("%{}%", escape_like(&word.to_lowercase()));
+        for word in super::model::fold_for_search(q).split_whitespace() {
+            let pattern = format!("%{}%", escape_like(word));
             let p = push(&mut params, Param::Text(pattern));
-            conditions.push(format!(
-                "(LOWER(l.title) LIKE {p} ESCAPE '\\' OR LOWER(l.description) LIKE {p} ESCAPE '\\')"
-            ));
+            conditions.push(format!("l.search_text LIKE {p} ESCAPE '\\'"));
         }
     }
     if let Some(c) = &filter.category {
@@ -238,9 +252,21 @@ pub async fn list_listings(
         let p = push(&mut params, Param::Int(max));
         conditions.push(format!("l.price_yen <= {p}"));
     }
+    if let Some(min) = filter.min_rating_milli {
+        let p = push(&mut params, Param::Int(min));
+        conditions.push(format!("l.rating_avg_milli >= {p}"));
+    }
+    if let Some(ranks) = &filter.seller_ranks {
+        let list: Vec<String> = ranks
+            .iter()
+            .map(|r| push(&mut params, Param::Text((*r).to_string())))
+            .collect();
+        conditions.push(format!("l.seller_rank IN ({})", list.join(", ")));
+    }
     // Keyset pagination: the sort key plus the id as a tie-breaker, in the same direction.
     let (key, direction) = match filter.sort {
-        Sort::Recommended | Sort::New => ("l.created_at_ms", "DESC"),
+        Sort::Recommended => ("l.score_micros", "DESC"),
+        Sort::New => ("l.created_at_ms", "DESC"),
         Sort::PriceAsc => ("l.price_yen", "ASC"),
         Sort::PriceDesc => ("l.price_yen", "DESC"),
     };

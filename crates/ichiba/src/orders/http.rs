@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::clock::parse_rfc3339;
 use crate::error::{AppError, FieldErrors};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator, decode_cursor, encode_cursor};
+use crate::guard;
 use crate::messages::{MessagePage, MessageView, parse_body};
 
 /// The routes, mounted under `/api/v1`.
@@ -141,6 +142,7 @@ pub async fn purchase(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PurchaseRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    guard::ensure_allowed(&state, &user.user_id, guard::Activity::Purchase).await?;
     let request = serde_json::to_value(&body).map_err(AppError::internal)?;
     let key = crate::idempotency::from_headers(&headers, &user.user_id, "orders", &request)?;
     let (status, json) =
@@ -266,6 +268,16 @@ pub async fn post_message(
     ApiJson(body): ApiJson<MessageRequest>,
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
     let text = parse_body(&body.body)?;
+    let context = guard::Context::OrderMessage {
+        order_id: id.clone(),
+    };
+    guard::screen(
+        &state,
+        Some(&user.user_id),
+        &context,
+        &[("body", text.as_str())],
+    )
+    .await?;
     let now = state.clock.now_ms();
     let post = Post {
         kind: "text",
@@ -324,6 +336,16 @@ pub async fn deliver(
     ApiJson(body): ApiJson<MessageRequest>,
 ) -> Result<(StatusCode, Json<OrderView>), AppError> {
     let text = parse_body(&body.body)?;
+    let context = guard::Context::Delivery {
+        order_id: id.clone(),
+    };
+    guard::screen(
+        &state,
+        Some(&user.user_id),
+        &context,
+        &[("body", text.as_str())],
+    )
+    .await?;
     let post = Post {
         kind: "delivery",
         body: text.as_str().to_string(),
@@ -377,6 +399,16 @@ pub async fn send_back(
     ApiJson(body): ApiJson<SendBackRequest>,
 ) -> Result<Json<OrderView>, AppError> {
     let reason = parse_body(&body.reason)?;
+    let context = guard::Context::SendBack {
+        order_id: id.clone(),
+    };
+    guard::screen(
+        &state,
+        Some(&user.user_id),
+        &context,
+        &[("reason", reason.as_str())],
+    )
+    .await?;
     let post = Post {
         kind: "text",
         body: format!("【差し戻し】{}", reason.as_str()),
@@ -421,6 +453,16 @@ pub async fn file_cancel(
         f.add("note", "too_long", "補足は1000文字以内で入力してください。");
         return Err(f.into());
     }
+    let context = guard::Context::CancelNote {
+        order_id: id.clone(),
+    };
+    guard::screen(
+        &state,
+        Some(&user.user_id),
+        &context,
+        &[("note", note.as_str())],
+    )
+    .await?;
     let command = Command::FileCancel {
         request_id: crate::db::new_id(),
         reason,

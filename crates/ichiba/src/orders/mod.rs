@@ -319,6 +319,7 @@ pub async fn act(
     post: Option<Post>,
     now: Millis,
 ) -> Result<Acted, AppError> {
+    crate::jobs::catch_up_order(state, order_id, now).await?;
     let mut tx = state.db.begin().await?;
     let order = store::order_by_id(&mut tx, order_id)
         .await?
@@ -358,6 +359,9 @@ pub async fn act(
         events.extend(order_events(&decision.order));
     }
     state.hub.publish(events);
+    if decision.order.state.is_terminal() && !order.state.is_terminal() {
+        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
+    }
     Ok(Acted {
         order: decision.order,
         message,
@@ -395,6 +399,9 @@ pub async fn fire_timer(
         events.extend(order_events(&decision.order));
     }
     state.hub.publish(events);
+    if decision.order.state.is_terminal() && !order.state.is_terminal() {
+        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
+    }
     Ok(true)
 }
 

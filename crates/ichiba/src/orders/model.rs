@@ -1029,6 +1029,10 @@ pub fn decide(
             o.state = S::InProgress;
             o.send_backs_used += 1;
             o.accept_deadline = None;
+            // Back in progress after the due date: the order is late now, whatever happens next.
+            if now > o.due_at {
+                o.late = true;
+            }
             o.last_buyer_message_at = Some(now);
             d.notice(Side::Seller, "sent_back", "納品が差し戻されました".into(),
                 format!("「{}」の納品が差し戻されました。内容を確認し、修正後にあらためて正式な納品をしてください。", order.title));

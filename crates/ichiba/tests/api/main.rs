@@ -7,5 +7,6 @@ mod helpers;
 mod accounts;
 mod deal;
 mod edge;
+mod guard;
 mod listings;
 mod talk;

@@ -1,0 +1,34 @@
+//! Fuzz target: scanning any UTF-8 text never panics, every finding's span lies inside the text
+//! (`start < end <= char count`), its excerpt is exactly the original chars `[start, end)`, findings
+//! are sorted, the action agrees with the findings, and a second scan gives the same verdict.
+//!
+//! `cargo +nightly fuzz run scan` from `crates/guard`.
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use guard::{Action, Guard, Policy};
+use libfuzzer_sys::fuzz_target;
+
+fn guard() -> &'static Guard {
+    static GUARD: OnceLock<Guard> = OnceLock::new();
+    GUARD.get_or_init(|| Guard::new(Policy::default()))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let verdict = guard().scan(text);
+    let chars: Vec<char> = text.chars().collect();
+    assert_eq!(verdict.action == Action::Block, !verdict.findings.is_empty());
+    for f in &verdict.findings {
+        assert!(f.start < f.end, "empty span {f:?}");
+        assert!(f.end <= chars.len(), "span {f:?} past {} chars", chars.len());
+        let excerpt: String = chars[f.start..f.end].iter().collect();
+        assert_eq!(f.excerpt, excerpt);
+    }
+    assert!(verdict.findings.windows(2).all(|w| w[0].start <= w[1].start));
+    assert_eq!(guard().scan(text), verdict);
+});

@@ -1,0 +1,510 @@
+//! The normalisation layer: turns a user's text into the two views the rules read, and keeps the offset
+//! map back to the original text.
+//!
+//! * The **base view** is the text after, per character: NFKC (full-width → ASCII, ⓪ → 0, half-width
+//!   katakana → katakana), lower-casing, katakana → hiragana (ライン, ﾗｲﾝ and らいん all become らいん),
+//!   dingbat and keycap digits → ASCII digits (❾ → 9, 0⃣ → 0), unified dashes (‐ – — − → `-`), and with
+//!   invisible characters (zero-width spaces, variation selectors, the keycap mark) dropped. Separators
+//!   and line breaks are kept. Every base character remembers the original character it starts at
+//!   (Unicode scalar offset; its range runs to where the next base character's original begins, so
+//!   dropped characters stay attached to the one before them) and whether it came from katakana, so
+//!   that a rule can tell the *word* オンライン from the particle-led の らいん.
+//! * The **squeezed view** is the base view with separator characters removed (spaces, line breaks,
+//!   `・ . - _ * / | , 、`, brackets …), so `L I N E`, `l.i.n.e`, `ら い ん` and `L⏎I⏎N⏎E` all read `line`/`らいん`.
+//!   Every squeezed character remembers its base index.
+//!
+//! Normalising character by character (rather than NFKC over the whole string) is what makes the offset
+//! map exact; the only cross-character step is composing a separate voiced sound mark with the kana
+//! before it (ｶﾞ → が).
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The base view of a text with its offset maps. Indices are base-view character indices.
+#[derive(Debug)]
+pub(crate) struct Normalized {
+    /// The normalised text.
+    pub text: String,
+    /// The normalised characters (same content as `text`).
+    pub chars: Vec<char>,
+    /// Byte offset in `text` of each character, plus a final entry equal to `text.len()`.
+    pub byte_of: Vec<usize>,
+    /// First original char index each base char comes from.
+    pub orig_start: Vec<usize>,
+    /// Whether the base char comes from a katakana character (incl. ー and half-width katakana).
+    pub kata: Vec<bool>,
+    /// Byte offset in the original of each original char, plus a final entry (original length).
+    pub orig_byte_of: Vec<usize>,
+    /// Base char indices where a sentence starts (sorted; first entry 0).
+    sentence_starts: Vec<usize>,
+}
+
+/// The squeezed view: the base view without separator characters.
+#[derive(Debug)]
+pub(crate) struct Squeezed {
+    /// The squeezed text.
+    pub text: String,
+    /// Byte offset in `text` of each character, plus a final entry equal to `text.len()`.
+    pub byte_of: Vec<usize>,
+    /// Base char index of each squeezed char.
+    pub base_idx: Vec<usize>,
+}
+
+/// Whether `c` is dropped by normalisation (it carries no letter of its own).
+fn is_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{20E3}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
+}
+
+/// Digits that NFKC leaves alone: dingbat circled digits (❶ ➀ ➊), double circled digits (⓵) and the
+/// negative circled zero (⓿).
+fn dingbat_digit(c: char) -> Option<&'static str> {
+    const DIGITS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+    let u = c as u32;
+    let i = match u {
+        0x2776..=0x277F => u - 0x2776,
+        0x2780..=0x2789 => u - 0x2780,
+        0x278A..=0x2793 => u - 0x278A,
+        0x24F5..=0x24FE => u - 0x24F5,
+        0x24FF | 0x1F10B | 0x1F10C => return Some("0"),
+        _ => return None,
+    };
+    DIGITS.get(i as usize).copied()
+}
+
+/// Whether `c` is katakana (full- or half-width, including the prolonged sound mark).
+pub(crate) fn is_katakana(c: char) -> bool {
+    matches!(c, '\u{30A1}'..='\u{30FA}' | '\u{30FC}'..='\u{30FE}' | '\u{31F0}'..='\u{31FF}' | '\u{FF66}'..='\u{FF9D}')
+}
+
+/// Whether `c` is a voiced/semi-voiced sound mark (combining or spacing, full- or half-width).
+fn sound_mark(c: char) -> Option<char> {
+    match c {
+        '\u{3099}' | '\u{309B}' | '\u{FF9E}' => Some('\u{3099}'),
+        '\u{309A}' | '\u{309C}' | '\u{FF9F}' => Some('\u{309A}'),
+        _ => None,
+    }
+}
+
+/// Folds one already NFKC-normalised, lower-cased char: katakana → hiragana, dashes → `-`, wave dash → `~`.
+pub(crate) fn fold(c: char) -> char {
+    match c {
+        '\u{30A1}'..='\u{30F6}' | '\u{30FD}' | '\u{30FE}' => {
+            char::from_u32(c as u32 - 0x60).unwrap_or(c)
+        }
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{2043}' => '-',
+        '\u{301C}' | '\u{FF5E}' => '~',
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// Whether a char is stable under NFKC and lower-casing, so the slow path can be skipped.
+fn is_fast(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{3096}' | '\u{309D}' | '\u{309E}' | '\u{30A1}'..='\u{30FE}' | '\u{4E00}'..='\u{9FFF}' | '\u{3001}' | '\u{3002}' | '\u{3005}'..='\u{3007}' | '\u{300C}'..='\u{300F}')
+}
+
+/// Separator characters: dropped from the squeezed view.
+pub(crate) fn is_sep(c: char) -> bool {
+    if c.is_ascii() {
+        return matches!(
+            c,
+            ' ' | '\t'
+                | '\n'
+                | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '.'
+                | '-'
+                | '_'
+                | '*'
+                | '/'
+                | '|'
+                | ','
+                | '~'
+                | '+'
+                | '='
+                | '\''
+                | '"'
+                | '`'
+                | '^'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+        );
+    }
+    c.is_whitespace()
+        || matches!(
+            c,
+            '・' | '.'
+                | '-'
+                | '_'
+                | '*'
+                | '/'
+                | '|'
+                | ','
+                | '、'
+                | '·'
+                | '•'
+                | '~'
+                | '+'
+                | '='
+                | '\''
+                | '"'
+                | '`'
+                | '^'
+                | '‥'
+                | '∙'
+                | '⋅'
+                | '‧'
+                | '('
+                | ')'
+                | '['
+                | ']'
+                | '「'
+                | '」'
+                | '『'
+                | '』'
+                | '【'
+                | '】'
+                | '<'
+                | '>'
+                | '〈'
+                | '〉'
+                | '《'
+                | '》'
+        )
+}
+
+/// Sentence terminators (for sentence-scoped context).
+pub(crate) fn is_sentence_end(c: char) -> bool {
+    matches!(c, '。' | '!' | '?' | '\n' | '♪')
+}
+
+struct Builder {
+    text: String,
+    chars: Vec<char>,
+    byte_of: Vec<usize>,
+    orig_start: Vec<usize>,
+    kata: Vec<bool>,
+}
+
+impl Builder {
+    fn push(&mut self, c: char, orig: usize, kata: bool) {
+        self.byte_of.push(self.text.len());
+        self.text.push(c);
+        self.chars.push(c);
+        self.orig_start.push(orig);
+        self.kata.push(kata);
+    }
+
+    /// Tries to compose the previous base char with a sound mark; true on success.
+    fn compose_last(&mut self, mark: char) -> bool {
+        let Some(&last) = self.chars.last() else {
+            return false;
+        };
+        let Some(composed) = unicode_normalization::char::compose(last, mark) else {
+            return false;
+        };
+        self.text.pop();
+        self.text.push(composed);
+        if let Some(l) = self.chars.last_mut() {
+            *l = composed;
+        }
+        true
+    }
+}
+
+impl Normalized {
+    /// Normalises `original`. Never fails; the result may be empty.
+    pub(crate) fn new(original: &str) -> Normalized {
+        let cap = original.len() + 8;
+        let mut b = Builder {
+            text: String::with_capacity(cap),
+            chars: Vec::with_capacity(cap / 2),
+            byte_of: Vec::with_capacity(cap / 2),
+            orig_start: Vec::with_capacity(cap / 2),
+            kata: Vec::with_capacity(cap / 2),
+        };
+        let mut orig_byte_of = Vec::with_capacity(cap / 2);
+        for (i, (byte, c)) in original.char_indices().enumerate() {
+            orig_byte_of.push(byte);
+            if c.is_ascii() {
+                b.push(c.to_ascii_lowercase(), i, false);
+                continue;
+            }
+            if is_fast(c) {
+                b.push(fold(c), i, is_katakana(c));
+                continue;
+            }
+            // Dropped chars need no bookkeeping: a base char's original range ends where the next
+            // base char's begins, so they end up attached to the char before them.
+            if is_ignorable(c) {
+                continue;
+            }
+            if let Some(mark) = sound_mark(c) {
+                // Unless it composes, a stray mark is dropped like an ignorable char.
+                b.compose_last(mark);
+                continue;
+            }
+            if let Some(d) = dingbat_digit(c) {
+                for dc in d.chars() {
+                    b.push(dc, i, false);
+                }
+                continue;
+            }
+            let kata = is_katakana(c);
+            for d in c.nfkc() {
+                if let Some(mark) = sound_mark(d) {
+                    b.compose_last(mark);
+                    continue;
+                }
+                if is_ignorable(d) {
+                    continue;
+                }
+                for l in d.to_lowercase() {
+                    b.push(fold(l), i, kata);
+                }
+            }
+        }
+        orig_byte_of.push(original.len());
+        b.byte_of.push(b.text.len());
+        let mut sentence_starts = vec![0];
+        for (i, &c) in b.chars.iter().enumerate() {
+            if is_sentence_end(c) {
+                // A run of terminators ("。\n", "!?") ends one sentence, not several empty ones.
+                match sentence_starts.last_mut() {
+                    Some(last) if *last == i && i > 0 => *last = i + 1,
+                    _ => sentence_starts.push(i + 1),
+                }
+            }
+        }
+        Normalized {
+            text: b.text,
+            chars: b.chars,
+            byte_of: b.byte_of,
+            orig_start: b.orig_start,
+            kata: b.kata,
+            orig_byte_of,
+            sentence_starts,
+        }
+    }
+
+    /// Number of base chars.
+    pub(crate) fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    /// Base char index of a byte offset in `text` (which must be a char boundary).
+    pub(crate) fn char_at(&self, byte: usize) -> usize {
+        self.byte_of.partition_point(|&b| b < byte)
+    }
+
+    /// The base char range `[start, end)` as a `&str` of the base text.
+    #[cfg(test)]
+    pub(crate) fn slice(&self, start: usize, end: usize) -> &str {
+        let s = self.byte_of[start.min(self.len())];
+        let e = self.byte_of[end.min(self.len())];
+        &self.text[s..e.max(s)]
+    }
+
+    /// The original char range covered by base chars `[start, end)`; `None` if the range is empty.
+    pub(crate) fn orig_range(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if start >= end || end > self.len() {
+            return None;
+        }
+        Some((self.orig_start[start], self.orig_end_of(end - 1)))
+    }
+
+    /// One past the last original char base char `i` covers: where the next base char from a
+    /// different original char begins (so dropped and merged chars belong to the char before them).
+    fn orig_end_of(&self, i: usize) -> usize {
+        let s = self.orig_start[i];
+        let mut j = i + 1;
+        while j < self.len() && self.orig_start[j] == s {
+            j += 1;
+        }
+        if j < self.len() {
+            self.orig_start[j]
+        } else {
+            self.orig_byte_of.len() - 1
+        }
+    }
+
+    /// The sentence (base char range) containing base char `idx`, terminator included.
+    pub(crate) fn sentence(&self, idx: usize) -> (usize, usize) {
+        let k = self.sentence_starts.partition_point(|&s| s <= idx);
+        let start = self.sentence_starts[k.saturating_sub(1)];
+        let end = self.sentence_starts.get(k).copied().unwrap_or(self.len());
+        (start, end)
+    }
+
+    /// The sentence before the one containing `idx`, plus that one (a two-sentence window).
+    pub(crate) fn sentence_with_previous(&self, idx: usize) -> (usize, usize) {
+        let (start, end) = self.sentence(idx);
+        if start == 0 {
+            return (start, end);
+        }
+        let (prev, _) = self.sentence(start - 1);
+        (prev, end)
+    }
+
+    /// Whether base chars `i` and `i - 1` both come from katakana, i.e. `i` is inside a katakana word.
+    pub(crate) fn kata_joined_before(&self, i: usize) -> bool {
+        i > 0 && i < self.len() && self.kata[i] && self.kata[i - 1]
+    }
+
+    /// The squeezed view of this text.
+    pub(crate) fn squeeze(&self) -> Squeezed {
+        let mut text = String::with_capacity(self.text.len());
+        let mut byte_of = Vec::with_capacity(self.len() + 1);
+        let mut base_idx = Vec::with_capacity(self.len());
+        for (i, &c) in self.chars.iter().enumerate() {
+            if is_sep(c) {
+                continue;
+            }
+            byte_of.push(text.len());
+            text.push(c);
+            base_idx.push(i);
+        }
+        byte_of.push(text.len());
+        Squeezed {
+            text,
+            byte_of,
+            base_idx,
+        }
+    }
+}
+
+impl Squeezed {
+    /// Number of squeezed chars.
+    pub(crate) fn len(&self) -> usize {
+        self.base_idx.len()
+    }
+
+    /// Squeezed char index of a byte offset in `text` (a char boundary).
+    pub(crate) fn char_at(&self, byte: usize) -> usize {
+        self.byte_of.partition_point(|&b| b < byte)
+    }
+
+    /// Base char range covered by squeezed chars `[start, end)`.
+    pub(crate) fn base_range(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        if start >= end || end > self.len() {
+            return None;
+        }
+        Some((self.base_idx[start], self.base_idx[end - 1] + 1))
+    }
+
+    /// The squeezed char index of the first squeezed char at or after base index `b`.
+    pub(crate) fn index_of_base(&self, b: usize) -> usize {
+        self.base_idx.partition_point(|&x| x < b)
+    }
+
+    /// Squeezed text of chars `[start, end)`.
+    pub(crate) fn slice(&self, start: usize, end: usize) -> &str {
+        let s = self.byte_of[start.min(self.len())];
+        let e = self.byte_of[end.min(self.len())];
+        &self.text[s..e.max(s)]
+    }
+}
+
+/// Normalises a pattern written in natural Japanese for use against the views: katakana → hiragana
+/// only (no NFKC, no lower-casing, so regex escapes such as `\S` survive).
+pub(crate) fn hira(pattern: &str) -> String {
+    pattern.chars().map(fold).collect()
+}
+
+/// Fully normalises a dictionary word the way the base view is built, then drops separators, returning
+/// the squeezed word and the squeezed positions where the original word had a space (allowed gaps).
+pub(crate) fn squeeze_word(word: &str) -> (String, Vec<usize>) {
+    let n = Normalized::new(word);
+    let mut out = String::new();
+    let mut gaps = Vec::new();
+    let mut count = 0usize;
+    for &c in &n.chars {
+        if is_sep(c) {
+            if count > 0 {
+                gaps.push(count);
+            }
+            continue;
+        }
+        out.push(c);
+        count += 1;
+    }
+    (out, gaps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_letters_become_lower_case_ascii_and_keep_offsets() {
+        let n = Normalized::new("ＬＩＮＥ ＩＤ");
+        assert_eq!(n.text, "line id");
+        assert_eq!(n.orig_range(0, 4), Some((0, 4)));
+    }
+
+    #[test]
+    fn katakana_and_half_width_katakana_fold_to_hiragana() {
+        assert_eq!(Normalized::new("ライン").text, "らいん");
+        assert_eq!(Normalized::new("ﾗｲﾝ").text, "らいん");
+        assert_eq!(Normalized::new("ｶﾞｲﾄﾞﾗｲﾝ").text, "がいどらいん");
+        let n = Normalized::new("ｶﾞ");
+        assert_eq!(n.orig_range(0, 1), Some((0, 2)));
+    }
+
+    #[test]
+    fn circled_keycap_and_dingbat_digits_become_ascii_digits() {
+        assert_eq!(Normalized::new("⓪⑨⓪").text, "090");
+        assert_eq!(Normalized::new("❶➁⓿").text, "120");
+        let n = Normalized::new("0\u{FE0F}\u{20E3}9\u{20E3}");
+        assert_eq!(n.text, "09");
+        assert_eq!(n.orig_range(0, 2), Some((0, 5)));
+    }
+
+    #[test]
+    fn expanding_characters_map_every_piece_to_the_same_original_char() {
+        let n = Normalized::new("a㈱b");
+        assert_eq!(n.text, "a(株)b");
+        assert_eq!(n.orig_range(1, 4), Some((1, 2)));
+        assert_eq!(n.orig_range(4, 5), Some((2, 3)));
+    }
+
+    #[test]
+    fn squeezed_view_drops_separators_and_line_breaks() {
+        let n = Normalized::new("L\nI・N-E で");
+        let s = n.squeeze();
+        assert_eq!(s.text, "lineで");
+        assert_eq!(s.base_range(0, 4), Some((0, 7)));
+    }
+
+    #[test]
+    fn sentences_split_at_japanese_and_ascii_terminators() {
+        let n = Normalized::new("あい。うえ？お");
+        assert_eq!(n.sentence(0), (0, 3));
+        assert_eq!(n.sentence(4), (3, 6));
+        assert_eq!(n.sentence(6), (6, 7));
+        assert_eq!(n.sentence_with_previous(6), (3, 7));
+    }
+
+    #[test]
+    fn katakana_flags_distinguish_words_from_particles() {
+        let n = Normalized::new("オンライン のらいん");
+        assert!(n.kata_joined_before(2));
+        assert!(!n.kata_joined_before(7));
+    }
+}

@@ -1,0 +1,363 @@
+//! Reviews (評価): after an order ends each side may review the other once within 14 days. Reviews
+//! are double-blind — hidden from the other party and the public until both are in or the window
+//! ends — and the reviewee may reply publicly once. Private ratings are for operators only.
+
+pub mod http;
+pub mod model;
+pub mod store;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::accounts::Identity;
+use crate::app::AppState;
+use crate::clock::{Millis, to_rfc3339};
+use crate::error::AppError;
+use crate::extract::{decode_cursor, encode_cursor};
+use crate::orders::model::Side;
+
+/// A review as the public sees it (no private rating).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewView {
+    /// Id.
+    pub id: String,
+    /// The order.
+    pub order_id: String,
+    /// The listing.
+    pub listing_id: String,
+    /// Who wrote it.
+    pub reviewer: ReviewerView,
+    /// Who it is about.
+    pub reviewee_id: String,
+    /// `buyer_to_seller` or `seller_to_buyer`.
+    pub direction: String,
+    /// ★1–5.
+    pub public_rating: i64,
+    /// Comment.
+    pub comment: String,
+    /// The reviewee's public reply.
+    pub reply: Option<ReplyView>,
+    /// When it became visible; `null` while hidden (double-blind).
+    pub published_at: Option<String>,
+    /// When written.
+    pub created_at: String,
+}
+
+/// The reviewer as shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewerView {
+    /// User id.
+    pub id: String,
+    /// Public name.
+    pub display_name: String,
+}
+
+/// A reply.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyView {
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// A review with its private rating (the reviewer's own copy, and operators).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PrivateReviewView {
+    /// The review.
+    #[serde(flatten)]
+    pub review: ReviewView,
+    /// ★1–5, seen by operators only.
+    pub private_rating: i64,
+}
+
+/// A page of reviews.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReviewPage {
+    /// Newest first.
+    pub items: Vec<ReviewView>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+fn view(r: &store::ReviewRow) -> ReviewView {
+    ReviewView {
+        id: r.id.clone(),
+        order_id: r.order_id.clone(),
+        listing_id: r.listing_id.clone(),
+        reviewer: ReviewerView {
+            id: r.reviewer_id.clone(),
+            display_name: r.reviewer_name.clone(),
+        },
+        reviewee_id: r.reviewee_id.clone(),
+        direction: r.direction.clone(),
+        public_rating: r.public_rating,
+        comment: r.comment.clone(),
+        reply: r.reply_body.as_ref().map(|b| ReplyView {
+            body: b.clone(),
+            created_at: r.reply_at_ms.map(to_rfc3339).unwrap_or_default(),
+        }),
+        published_at: r.published_at_ms.map(to_rfc3339),
+        created_at: to_rfc3339(r.created_at_ms),
+    }
+}
+
+fn private_view(r: &store::ReviewRow) -> PrivateReviewView {
+    PrivateReviewView {
+        review: view(r),
+        private_rating: r.private_rating,
+    }
+}
+
+/// Writes the caller's review of the other party. Publishes both reviews when the other side is
+/// already in or can no longer review.
+pub async fn submit(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    input: model::ReviewInput,
+) -> Result<PrivateReviewView, AppError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let order = crate::orders::store::order_by_id(&mut tx, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let side = order.side_of(&who.user_id).ok_or(AppError::NotFound)?;
+    let window_end = model::may_review(&order, side, now).map_err(|r| match r {
+        model::Refusal::NotFinished => AppError::Conflict {
+            code: "order_not_finished",
+            message: "評価は取引の完了後に行えます。".into(),
+        },
+        model::Refusal::NotEligible => AppError::Forbidden {
+            code: "review_not_allowed",
+            message: "この取引のキャンセル理由により、評価は行えません。".into(),
+        },
+        model::Refusal::WindowClosed => AppError::Conflict {
+            code: "review_window_closed",
+            message: format!(
+                "評価の期間（取引終了から{}日）を過ぎています。",
+                model::WINDOW_DAYS
+            ),
+        },
+    })?;
+    let reviewee = order.user_of(side.other()).to_string();
+    let direction = model::Direction::of(side);
+    let id = match store::insert(
+        &mut tx,
+        order_id,
+        &order.listing_id,
+        &who.user_id,
+        &reviewee,
+        direction.as_str(),
+        &input,
+        now,
+        window_end,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Err(AppError::Conflict {
+                code: "already_reviewed",
+                message: "この取引の評価はすでに送信済みです。".into(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let existing = store::of_order(&mut tx, order_id).await?;
+    let both_in = existing.len() >= 2;
+    let published = both_in || !model::other_side_may_review(&order, side, now);
+    let mut events = vec![];
+    if published {
+        store::publish_order(&mut tx, order_id, now).await?;
+    } else {
+        let title = "取引相手から評価が届きました".to_string();
+        let body = format!(
+            "「{}」の評価が届いています。あなたも評価すると、お互いの評価が公開されます。",
+            order.title
+        );
+        events.push(
+            crate::notifications::create(
+                &mut tx,
+                &reviewee,
+                "review_received",
+                &title,
+                &body,
+                Some(order_id),
+                now,
+            )
+            .await?,
+        );
+    }
+    tx.commit().await?;
+    state.hub.publish(events);
+    if published {
+        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let row = store::by_id(&mut conn, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(private_view(&row))
+}
+
+/// The reviewee's one public reply to a published review.
+pub async fn reply(
+    state: &AppState,
+    who: &Identity,
+    review_id: &str,
+    body: &str,
+) -> Result<ReviewView, AppError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let row = store::by_id(&mut tx, review_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let visible = row.published_at_ms.is_some() || row.reviewer_id == who.user_id;
+    if !visible {
+        return Err(AppError::NotFound);
+    }
+    if row.reviewee_id != who.user_id {
+        return Err(AppError::Forbidden {
+            code: "reviewee_only",
+            message: "返信できるのは評価された方のみです。".into(),
+        });
+    }
+    if !store::reply(&mut tx, review_id, body, now).await? {
+        return Err(AppError::Conflict {
+            code: "already_replied",
+            message: "返信は1回のみ行えます。".into(),
+        });
+    }
+    tx.commit().await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let row = store::by_id(&mut conn, review_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(view(&row))
+}
+
+/// The reviews of an order as the caller may see them: their own (with private rating) and the
+/// other party's once published.
+pub async fn of_order(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    let order = crate::orders::get(state, who, order_id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let rows = store::of_order(&mut conn, order_id).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            if r.reviewer_id == who.user_id
+                || who.is_operator && order.side_of(&who.user_id).is_none()
+            {
+                serde_json::to_value(private_view(r)).ok()
+            } else if r.published_at_ms.is_some() {
+                serde_json::to_value(view(r)).ok()
+            } else {
+                None
+            }
+        })
+        .collect())
+}
+
+fn page(rows: Vec<store::ReviewRow>, limit: i64) -> ReviewPage {
+    let mut rows = rows;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(r)) => Some(encode_cursor(
+            &r.published_at_ms.unwrap_or(0).to_string(),
+            &r.id,
+        )),
+        _ => None,
+    };
+    ReviewPage {
+        items: rows.iter().map(view).collect(),
+        next_cursor,
+    }
+}
+
+fn cursor(c: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
+    match c {
+        None => Ok(None),
+        Some(c) => {
+            let (at, id) = decode_cursor(c)?;
+            let at = at.parse().map_err(|_| AppError::BadRequest {
+                code: "invalid_cursor",
+                message: "cursor の値が正しくありません。".into(),
+            })?;
+            Ok(Some((at, id)))
+        }
+    }
+}
+
+/// Published reviews about a user.
+pub async fn for_user(
+    state: &AppState,
+    user_id: &str,
+    c: Option<&str>,
+) -> Result<ReviewPage, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(page(
+        store::published_for_user(&mut conn, user_id, cursor(c)?, 20).await?,
+        20,
+    ))
+}
+
+/// Published buyer reviews of a listing.
+pub async fn for_listing(
+    state: &AppState,
+    listing_id: &str,
+    c: Option<&str>,
+) -> Result<ReviewPage, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(page(
+        store::published_for_listing(&mut conn, listing_id, cursor(c)?, 20).await?,
+        20,
+    ))
+}
+
+/// Every review about a user with private ratings (operators).
+pub async fn for_operator(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Vec<PrivateReviewView>, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(store::all_for_user(&mut conn, user_id)
+        .await?
+        .iter()
+        .map(private_view)
+        .collect())
+}
+
+/// Publishes reviews whose window ended (run by the timer worker) and refreshes the sellers'
+/// reputation. Returns how many sellers were touched.
+pub async fn publish_due(state: &AppState, now: Millis) -> Result<u64, AppError> {
+    let mut tx = state.db.begin().await?;
+    let touched = store::publish_due(&mut tx, now).await?;
+    tx.commit().await?;
+    let mut sellers: Vec<String> = Vec::new();
+    for (listing_id, _reviewee) in &touched {
+        let mut conn = state.db.pool().acquire().await?;
+        if let Some(l) = crate::listings::store::listing_by_id(&mut conn, listing_id).await?
+            && !sellers.contains(&l.seller_id)
+        {
+            sellers.push(l.seller_id);
+        }
+    }
+    for s in &sellers {
+        crate::reputation::refresh_seller(&state.db, s, now).await?;
+    }
+    Ok(sellers.len() as u64)
+}
+
+/// The side of the caller, for handlers.
+pub fn side_label(side: Side) -> &'static str {
+    match side {
+        Side::Buyer => "buyer",
+        Side::Seller => "seller",
+    }
+}
