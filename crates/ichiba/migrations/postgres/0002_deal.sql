@@ -70,7 +70,9 @@ CREATE TABLE threads (
     created_at_ms   BIGINT NOT NULL,
     last_message_at_ms BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX threads_direct_pair ON threads (user_a, user_b, kind);
+-- One direct thread per pair; a pair may share any number of talk rooms (one per order).
+CREATE UNIQUE INDEX threads_direct_pair ON threads (user_a, user_b) WHERE kind = 'direct';
+CREATE INDEX threads_by_a ON threads (user_a, last_message_at_ms);
 CREATE INDEX threads_by_b ON threads (user_b, last_message_at_ms);
 
 CREATE TABLE messages (

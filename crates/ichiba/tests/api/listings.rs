@@ -318,7 +318,7 @@ async fn the_public_list_filters_by_category_price_and_words_and_sorts() {
     assert_eq!(
         ids(&app.get("/api/v1/listings", None).await.body),
         newest_first,
-        "recommended = new for now"
+        "equal recommended scores fall back to the newest first"
     );
     assert_eq!(
         ids(&app.get("/api/v1/listings?sort=price_asc", None).await.body),

@@ -9,4 +9,5 @@ mod deal;
 mod edge;
 mod guard;
 mod listings;
+mod reviews;
 mod talk;
