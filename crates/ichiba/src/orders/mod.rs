@@ -3,6 +3,7 @@
 //! order, resolve the caller's role, call the pure [`model::decide`], apply the decision with a
 //! compare-and-set on the order's version, commit, then publish events.
 
+mod engine;
 pub mod http;
 pub mod model;
 pub mod policy;
