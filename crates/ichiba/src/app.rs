@@ -68,11 +68,20 @@ impl AppState {
         } else {
             AppClock::System(SystemClock)
         };
+        let mut hub = Hub::new();
+        if db.backend() == crate::config::Backend::Postgres {
+            hub.relay_through_postgres(&config.database.url, db.pool().clone())
+                .await
+                .map_err(|source| DbError::Unreachable {
+                    backend: db.backend(),
+                    source,
+                })?;
+        }
         Ok(AppState {
             db,
             clock,
             config: Arc::new(config),
-            hub: Hub::new(),
+            hub,
             gateway: Arc::new(Sandbox),
             guard: Arc::new(::guard::Guard::new(::guard::Policy::default())),
         })

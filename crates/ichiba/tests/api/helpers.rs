@@ -12,6 +12,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub state: AppState,
+    config: Config,
     _dir: tempfile::TempDir,
     postgres: Option<PostgresDb>,
 }
@@ -76,27 +77,25 @@ impl TestApp {
             trust_forwarded_for: false,
         };
         adjust(&mut config);
-        let state = AppState::open(config).await.expect("app starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let router = app::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
-        });
+        let (base, state) = serve(config.clone()).await;
         TestApp {
-            base: format!("http://{addr}"),
+            base,
             http: reqwest::Client::new(),
             state,
+            config,
             _dir: dir,
             postgres,
         }
+    }
+
+    /// A second instance of the app on the same database (another "machine"), as its base URL.
+    pub async fn sibling(&self) -> String {
+        serve(self.config.clone()).await.0
+    }
+
+    /// Whether the suite runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -266,6 +265,24 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
     }
+}
+
+async fn serve(config: Config) -> (String, AppState) {
+    let state = AppState::open(config).await.expect("app starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    (format!("http://{addr}"), state)
 }
 
 /// A valid listing body.

@@ -363,3 +363,48 @@ async fn orders_are_listed_by_role_and_state() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn on_postgres_a_message_posted_on_one_instance_reaches_a_stream_on_another() {
+    let app = TestApp::spawn().await;
+    if !app.on_postgres() {
+        // Instances share events through PostgreSQL LISTEN/NOTIFY; SQLite runs one instance.
+        eprintln!("single-instance backend: cross-instance relay not applicable");
+        return;
+    }
+    let (seller, buyer, id) = app.deal(3000).await;
+    let other = app.sibling().await;
+    let mut res = app
+        .http
+        .get(format!("{other}/api/v1/events"))
+        .bearer_auth(&buyer.token)
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        seen.push_str(&String::from_utf8_lossy(
+            &res.chunk().await.unwrap().unwrap(),
+        ));
+    }
+    // Posted on the first instance, read from the second.
+    app.post(
+        &format!("/api/v1/orders/{id}/messages"),
+        Some(&seller.token),
+        json!({"body": "別のサーバーからこんにちは"}),
+    )
+    .await;
+    let read = async {
+        while !seen.contains("別のサーバーからこんにちは") {
+            match res.chunk().await.unwrap() {
+                Some(c) => seen.push_str(&String::from_utf8_lossy(&c)),
+                None => break,
+            }
+        }
+        seen
+    };
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("relayed event arrives");
+    assert!(seen.contains("event: message"), "{seen}");
+}
