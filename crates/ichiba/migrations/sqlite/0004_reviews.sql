@@ -45,3 +45,11 @@ ALTER TABLE listings ADD COLUMN rating_avg_milli BIGINT;
 ALTER TABLE listings ADD COLUMN rating_count BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE listings ADD COLUMN seller_rank TEXT NOT NULL DEFAULT 'none';
 CREATE INDEX listings_by_score ON listings (status, score_micros, id);
+
+-- Periodic sweeps (daily score refresh, monthly ranks): the period each last ran for, claimed
+-- with a conditional upsert so only one instance runs a sweep per period.
+CREATE TABLE job_marks (
+    name            TEXT PRIMARY KEY,
+    period          TEXT NOT NULL,
+    at_ms           BIGINT NOT NULL
+);

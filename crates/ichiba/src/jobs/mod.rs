@@ -32,6 +32,7 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
         tracing::warn!(error = %e, "publishing due reviews failed");
     }
     crate::reputation::monthly_ranks(&state.db, now).await?;
+    crate::reputation::daily_refresh(&state.db, now).await?;
     Ok(fired)
 }
 

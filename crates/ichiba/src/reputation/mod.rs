@@ -235,10 +235,13 @@ pub fn period_of(now: Millis) -> String {
 pub async fn monthly_ranks(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
     let period = period_of(now);
     let sellers = {
-        let mut conn = db.pool().acquire().await?;
-        if store::period_done(&mut conn, &period).await? {
+        let mut tx = db.begin().await?;
+        let claimed = store::claim_period(&mut tx, "monthly_ranks", &period, now).await?;
+        tx.commit().await?;
+        if !claimed {
             return Ok(0);
         }
+        let mut conn = db.pool().acquire().await?;
         store::sellers(&mut conn).await?
     };
     let policy = model::RankPolicy::default();
@@ -250,6 +253,29 @@ pub async fn monthly_ranks(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
         let mut tx = db.begin().await?;
         store::record_rank(&mut tx, s, rank.as_str(), &period, &detail, now).await?;
         tx.commit().await?;
+        refresh_seller(db, s, now).await?;
+    }
+    Ok(sellers.len() as u64)
+}
+
+/// Refreshes every seller's scores once per JST day, so popularity decays with the age of sales
+/// even when nothing else happens. Returns the number of sellers refreshed.
+pub async fn daily_refresh(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
+    let day = crate::clock::to_rfc3339(now)
+        .chars()
+        .take(10)
+        .collect::<String>();
+    let sellers = {
+        let mut tx = db.begin().await?;
+        let claimed = store::claim_period(&mut tx, "daily_scores", &day, now).await?;
+        tx.commit().await?;
+        if !claimed {
+            return Ok(0);
+        }
+        let mut conn = db.pool().acquire().await?;
+        store::sellers(&mut conn).await?
+    };
+    for s in &sellers {
         refresh_seller(db, s, now).await?;
     }
     Ok(sellers.len() as u64)

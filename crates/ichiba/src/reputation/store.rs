@@ -191,13 +191,25 @@ pub async fn sellers(conn: &mut AnyConnection) -> Result<Vec<String>, sqlx::Erro
     .await
 }
 
-/// Whether ranks were already computed for a period.
-pub async fn period_done(conn: &mut AnyConnection, period: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seller_ranks WHERE period = $1")
-        .bind(period)
-        .fetch_one(conn)
-        .await?;
-    Ok(n > 0)
+/// Claims a periodic sweep for a period: true for exactly one caller per (name, period), however
+/// many instances try at once.
+pub async fn claim_period(
+    conn: &mut AnyConnection,
+    name: &str,
+    period: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "INSERT INTO job_marks (name, period, at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET period = excluded.period, at_ms = excluded.at_ms \
+         WHERE job_marks.period <> excluded.period",
+    )
+    .bind(name)
+    .bind(period)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Records a seller's rank for a period (once) and shows it on their listings.

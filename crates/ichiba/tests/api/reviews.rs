@@ -498,3 +498,32 @@ async fn japanese_search_finds_words_inside_text_across_widths_and_kana() {
         "no listing has ratings yet"
     );
 }
+
+#[tokio::test]
+async fn popularity_decays_as_sales_age_through_the_daily_refresh() {
+    let app = TestApp::spawn().await;
+    let (seller, buyer, id) = app.deal(5000).await;
+    complete(&app, &seller, &buyer, &id).await;
+    let listing = app.order(&seller, &id).await["listing_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let score = async |token: &str| {
+        let r = app
+            .get(&format!("/api/v1/listings/{listing}/ranking"), Some(token))
+            .await;
+        r.body["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["factor"] == "popularity")
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let fresh = score(&seller.token).await;
+    app.advance(29 * DAY).await;
+    let token = app.login(&seller.email, "password-123").await;
+    let later = score(&token).await;
+    assert!(later < fresh, "{fresh} → {later}");
+}
