@@ -185,6 +185,14 @@ pub async fn seed(db: &Db, now: Millis, progress: bool) -> Result<SeedSummary, D
         .await?;
         bar.inc(1);
     }
+    // Scores and rating summaries for おすすめ順.
+    let sellers: Vec<String> = {
+        let mut conn = db.pool().acquire().await?;
+        crate::reputation::store::sellers(&mut conn).await?
+    };
+    for s in &sellers {
+        crate::reputation::refresh_seller(db, s, now).await?;
+    }
     bar.finish_with_message("done");
     Ok(summary)
 }
