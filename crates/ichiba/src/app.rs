@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ledger::http::routes())
         .merge(crate::notifications::http::routes())
         .merge(crate::templates::http::routes())
+        .merge(crate::payouts::http::routes())
         .route("/openapi.json", get(openapi))
         .route("/dev/clock", post(advance_clock))
         .fallback(api_not_found);

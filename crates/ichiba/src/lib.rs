@@ -22,4 +22,5 @@ pub mod notifications;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod payouts;
 pub mod templates;

@@ -13,8 +13,9 @@ use crate::orders::{self, TimerKind};
 /// How long a claimed timer is reserved for its worker.
 const LEASE_MS: Millis = 60_000;
 
-/// Fires every timer due at `now`, oldest first, each at its own due time. Returns how many
-/// changed an order or sent a notice.
+/// Fires every timer due at `now`, oldest first, each at its own due time, then runs the payout
+/// sweep when it is due. Returns how many changed an order, sent a notice, or made a payout,
+/// reminder or points expiry.
 pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error> {
     let mut fired = 0;
     loop {
@@ -23,7 +24,7 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
             store::due(&mut conn, now, 100).await?
         };
         if due.is_empty() {
-            return Ok(fired);
+            break;
         }
         for t in due {
             let claimed = {
@@ -54,6 +55,22 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
                     tracing::warn!(timer = %t.id, order = %t.order_id, error = %e, "timer failed; will retry");
                 }
             }
+        }
+    }
+    Ok(fired + payout_sweep(state, now).await)
+}
+
+/// The payout sweep (120-day rule, points expiry) after the order timers; it runs at most
+/// hourly and a failure is logged without failing the order timers.
+async fn payout_sweep(state: &AppState, now: Millis) -> u64 {
+    match crate::payouts::sweep::run(&state.db, now).await {
+        Ok((done, events)) => {
+            state.hub.publish(events);
+            done
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "payout sweep failed; will retry");
+            0
         }
     }
 }

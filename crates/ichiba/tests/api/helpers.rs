@@ -74,6 +74,7 @@ impl TestApp {
             database,
             dev_clock: true,
             trust_forwarded_for: false,
+            zengin: Default::default(),
         };
         adjust(&mut config);
         let state = AppState::open(config).await.expect("app starts");

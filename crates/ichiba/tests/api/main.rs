@@ -8,4 +8,5 @@ mod accounts;
 mod deal;
 mod edge;
 mod listings;
+mod payouts;
 mod talk;
