@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::guard::http::routes())
         .merge(crate::reviews::http::routes())
         .merge(crate::reputation::http::routes())
+        .merge(crate::payouts::http::routes())
         .route("/openapi.json", get(openapi))
         .route("/dev/clock", post(advance_clock))
         .fallback(api_not_found);

@@ -5,7 +5,9 @@ use anyhow::Context;
 
 use crate::app::{self, AppState};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AdminCommand, Cli, Command, Config, GuardCommand};
+use crate::config::{
+    AdminCommand, Cli, Command, Config, GuardCommand, PayoutsCommand, ZenginSettings,
+};
 use crate::db::Db;
 use crate::{accounts, demo};
 
@@ -102,6 +104,95 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             db.close().await;
+        }
+        Command::Payouts {
+            storage,
+            zengin,
+            command,
+        } => {
+            let mut config = Config::from_storage(&storage)?;
+            config.zengin = ZenginSettings::from(&zengin);
+            config.zengin.requester()?;
+            let db = Db::connect(&config.database, 2).await?;
+            db.migrate().await?;
+            let result = run_payouts(&db, &config, command).await;
+            db.close().await;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// The error as the API would word it (Japanese message and code), for the terminal.
+fn app_error(e: crate::error::AppError) -> anyhow::Error {
+    let body = e.body();
+    match e {
+        crate::error::AppError::Internal(cause) => anyhow::anyhow!("internal error: {cause}"),
+        _ => anyhow::anyhow!(
+            "{} ({})",
+            body["error"]["message"].as_str().unwrap_or(""),
+            body["error"]["code"].as_str().unwrap_or("")
+        ),
+    }
+}
+
+/// `ichiba payouts export|settle`.
+pub async fn run_payouts(db: &Db, config: &Config, command: PayoutsCommand) -> anyhow::Result<()> {
+    use crate::payouts::batch;
+    let now = SystemClock.now_ms();
+    match command {
+        PayoutsCommand::Export { pay_date, out } => {
+            let pay_date = batch::parse_pay_date(&pay_date).map_err(app_error)?;
+            // The batch is committed (payouts marked exported, file stored) before the file is
+            // written, so a file on disk always matches exported payouts; if writing fails, the
+            // stored file can be downloaded again. The rename keeps a half-written file from
+            // ever carrying the final name.
+            let b = batch::export(db, &config.zengin, pay_date, "cli", now)
+                .await
+                .map_err(app_error)?;
+            let tmp = out.with_extension("partial");
+            std::fs::write(&tmp, &b.file_bytes)
+                .and_then(|()| std::fs::rename(&tmp, &out))
+                .with_context(|| {
+                    format!(
+                        "writing {} (the batch {} is stored: download it again with GET /api/v1/admin/payouts/batches/{}/file)",
+                        out.display(),
+                        b.id,
+                        b.id
+                    )
+                })?;
+            println!(
+                "batch {}: {} payouts, {} yen, pay date {} -> {}",
+                b.id,
+                b.payouts.len(),
+                b.total_yen,
+                b.pay_date,
+                out.display()
+            );
+            for p in &b.payouts {
+                println!(
+                    "  {}  {:>10} yen  {} {}",
+                    p.id, p.net_yen, p.bank_name, p.branch_name
+                );
+            }
+        }
+        PayoutsCommand::Settle {
+            paid,
+            failed,
+            reason,
+        } => {
+            if paid.is_empty() && failed.is_empty() {
+                anyhow::bail!("nothing to settle: give --paid ID… and/or --failed ID…");
+            }
+            let (report, _events) = batch::settle(db, &paid, &failed, reason.as_deref(), now)
+                .await
+                .map_err(app_error)?;
+            println!(
+                "paid {}, failed {}, unchanged {}",
+                report.paid.len(),
+                report.failed.len(),
+                report.unchanged.len()
+            );
         }
     }
     Ok(())

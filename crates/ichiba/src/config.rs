@@ -40,6 +40,175 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Payout batches: export the Zengin file, record what the bank paid.
+    Payouts {
+        /// Storage to act on.
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The paying side of the Zengin file.
+        #[command(flatten)]
+        zengin: ZenginArgs,
+        /// The task.
+        #[command(subcommand)]
+        command: PayoutsCommand,
+    },
+}
+
+/// Payout subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PayoutsCommand {
+    /// Write every pending payout due on or before the pay date into a Zengin 総合振込 file and
+    /// mark them exported (a second export does not include them again).
+    Export {
+        /// Pay date (振込指定日), a bank business day: YYYY-MM-DD.
+        #[arg(long)]
+        pay_date: String,
+        /// Where to write the file (Shift_JIS, CRLF).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Record the bank's result: paid payouts leave the platform; failed ones return to earnings
+    /// and block the seller's bank account until it is corrected.
+    Settle {
+        /// Ids of payouts the bank paid.
+        #[arg(long, num_args = 1..)]
+        paid: Vec<String>,
+        /// Ids of payouts the bank could not pay.
+        #[arg(long, num_args = 1..)]
+        failed: Vec<String>,
+        /// Why the failed ones failed (shown to the seller).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// The paying side (委託者) of Zengin transfer files, from the operator's contract with its bank.
+/// The defaults are demo values.
+#[derive(Debug, Clone, Args)]
+pub struct ZenginArgs {
+    /// 委託者コード: the 10 digits the paying bank assigned.
+    #[arg(
+        long,
+        env = "ICHIBA_ZENGIN_REQUESTER_CODE",
+        default_value = "0000000001"
+    )]
+    pub zengin_requester_code: String,
+    /// 委託者名 in katakana (converted to half-width, at most 40 characters).
+    #[arg(
+        long,
+        env = "ICHIBA_ZENGIN_REQUESTER_NAME",
+        default_value = "イチバ デモ"
+    )]
+    pub zengin_requester_name: String,
+    /// The paying bank's code (4 digits, must exist in the bundled Zengin data).
+    #[arg(long, env = "ICHIBA_ZENGIN_BANK_CODE", default_value = "0001")]
+    pub zengin_bank_code: String,
+    /// The paying branch's code (3 digits).
+    #[arg(long, env = "ICHIBA_ZENGIN_BRANCH_CODE", default_value = "001")]
+    pub zengin_branch_code: String,
+    /// The paying account's type: 1 普通, 2 当座, 4 貯蓄.
+    #[arg(long, env = "ICHIBA_ZENGIN_ACCOUNT_TYPE", default_value_t = 1)]
+    pub zengin_account_type: i64,
+    /// The paying account's number (up to 7 digits).
+    #[arg(long, env = "ICHIBA_ZENGIN_ACCOUNT_NUMBER", default_value = "1234567")]
+    pub zengin_account_number: String,
+}
+
+/// The Zengin requester settings as configured (checked by [`ZenginSettings::requester`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZenginSettings {
+    /// 委託者コード.
+    pub requester_code: String,
+    /// 委託者名.
+    pub requester_name: String,
+    /// Paying bank.
+    pub bank_code: String,
+    /// Paying branch.
+    pub branch_code: String,
+    /// Paying account type.
+    pub account_type: i64,
+    /// Paying account number.
+    pub account_number: String,
+}
+
+impl Default for ZenginSettings {
+    fn default() -> Self {
+        ZenginSettings {
+            requester_code: "0000000001".into(),
+            requester_name: "イチバ デモ".into(),
+            bank_code: "0001".into(),
+            branch_code: "001".into(),
+            account_type: 1,
+            account_number: "1234567".into(),
+        }
+    }
+}
+
+impl From<&ZenginArgs> for ZenginSettings {
+    fn from(a: &ZenginArgs) -> Self {
+        ZenginSettings {
+            requester_code: a.zengin_requester_code.clone(),
+            requester_name: a.zengin_requester_name.clone(),
+            bank_code: a.zengin_bank_code.clone(),
+            branch_code: a.zengin_branch_code.clone(),
+            account_type: a.zengin_account_type,
+            account_number: a.zengin_account_number.clone(),
+        }
+    }
+}
+
+impl ZenginSettings {
+    /// The checked requester of a Zengin file: code of 10 digits, a name a Zengin file can carry,
+    /// a bank and branch that exist in the bundled data, a valid account.
+    ///
+    /// Errors: [`ConfigError::Zengin`] naming the setting.
+    pub fn requester(&self) -> Result<crate::payouts::zengin::Requester, ConfigError> {
+        use crate::payouts::bank::{self, AccountNumber, AccountType, BankCode, BranchCode};
+        use crate::payouts::zengin::{NAME_CHARS, REQUESTER_NAME_CHARS};
+        let bad = |setting: &'static str, why: String| ConfigError::Zengin { setting, why };
+        let code = self.requester_code.trim();
+        if code.len() != 10 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad(
+                "ICHIBA_ZENGIN_REQUESTER_CODE",
+                "must be 10 digits".into(),
+            ));
+        }
+        let name = bank::to_zengin_kana(&self.requester_name).map_err(|chars| {
+            bad(
+                "ICHIBA_ZENGIN_REQUESTER_NAME",
+                format!("cannot carry {chars:?} in a Zengin file"),
+            )
+        })?;
+        if name.is_empty() || name.chars().count() > REQUESTER_NAME_CHARS {
+            return Err(bad(
+                "ICHIBA_ZENGIN_REQUESTER_NAME",
+                format!("must be 1–{REQUESTER_NAME_CHARS} half-width characters"),
+            ));
+        }
+        let bank_code = BankCode::parse(&self.bank_code)
+            .map_err(|e| bad("ICHIBA_ZENGIN_BANK_CODE", e.message))?;
+        let branch_code = BranchCode::parse(&self.branch_code)
+            .map_err(|e| bad("ICHIBA_ZENGIN_BRANCH_CODE", e.message))?;
+        let data = |e: bank::DirectoryError| bad("ICHIBA_ZENGIN_BANK_CODE", e.to_string());
+        let bank = bank::lookup_bank(&bank_code)
+            .map_err(data)?
+            .ok_or_else(|| bad("ICHIBA_ZENGIN_BANK_CODE", "unknown bank code".into()))?;
+        let branch = bank::lookup_branch(bank, &branch_code)
+            .map_err(data)?
+            .ok_or_else(|| bad("ICHIBA_ZENGIN_BRANCH_CODE", "unknown branch code".into()))?;
+        Ok(crate::payouts::zengin::Requester {
+            code: code.to_string(),
+            name,
+            bank_name: bank::to_zengin_kana_lossy(&bank.kana, NAME_CHARS),
+            branch_name: bank::to_zengin_kana_lossy(&branch.kana, NAME_CHARS),
+            bank_code,
+            branch_code,
+            account_type: AccountType::parse(self.account_type)
+                .map_err(|e| bad("ICHIBA_ZENGIN_ACCOUNT_TYPE", e.message))?,
+            account_number: AccountNumber::parse(&self.account_number)
+                .map_err(|e| bad("ICHIBA_ZENGIN_ACCOUNT_NUMBER", e.message))?,
+        })
+    }
 }
 
 /// Contact-guard subcommands.
@@ -101,6 +270,9 @@ pub struct ServeArgs {
     /// Trust the first address of `X-Forwarded-For` as the client address (behind a reverse proxy).
     #[arg(long, env = "ICHIBA_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// The paying side of Zengin payout files (operator API).
+    #[command(flatten)]
+    pub zengin: ZenginArgs,
 }
 
 /// The database backend a URL selects.
@@ -137,6 +309,14 @@ pub enum ConfigError {
         /// The I/O cause.
         source: std::io::Error,
     },
+    /// A Zengin requester setting is invalid.
+    #[error("{setting}: {why}")]
+    Zengin {
+        /// The environment variable.
+        setting: &'static str,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 /// Everything the service needs at run time, validated.
@@ -150,6 +330,8 @@ pub struct Config {
     pub dev_clock: bool,
     /// Whether `X-Forwarded-For` is trusted.
     pub trust_forwarded_for: bool,
+    /// The paying side of Zengin payout files (validated at start-up by `from_serve`).
+    pub zengin: ZenginSettings,
 }
 
 impl Config {
@@ -164,6 +346,7 @@ impl Config {
             database,
             dev_clock: false,
             trust_forwarded_for: false,
+            zengin: ZenginSettings::default(),
         })
     }
 
@@ -172,6 +355,8 @@ impl Config {
         let mut config = Self::from_storage(&args.storage)?;
         config.dev_clock = args.dev_clock;
         config.trust_forwarded_for = args.trust_forwarded_for;
+        config.zengin = ZenginSettings::from(&args.zengin);
+        config.zengin.requester()?;
         Ok(config)
     }
 }
@@ -244,6 +429,24 @@ mod tests {
     fn postgres_urls_select_postgres() {
         let c = database_config(Some("postgres://u@h/db"), Path::new(".")).unwrap();
         assert_eq!(c.backend, Backend::Postgres);
+    }
+
+    #[test]
+    fn the_demo_zengin_requester_is_valid_and_bad_settings_name_their_variable() {
+        let r = ZenginSettings::default().requester().unwrap();
+        assert_eq!(r.name, "ｲﾁﾊﾞ ﾃﾞﾓ");
+        assert_eq!(r.bank_name, "ﾐｽﾞﾎ");
+        let bad = ZenginSettings {
+            bank_code: "0000".into(),
+            ..ZenginSettings::default()
+        };
+        let line = bad.requester().unwrap_err().to_string();
+        assert!(line.starts_with("ICHIBA_ZENGIN_BANK_CODE"), "{line}");
+        let bad = ZenginSettings {
+            requester_name: "山田".into(),
+            ..ZenginSettings::default()
+        };
+        assert!(bad.requester().is_err());
     }
 
     #[test]

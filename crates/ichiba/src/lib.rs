@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod payouts;
 pub mod reputation;
 pub mod reviews;
 pub mod templates;

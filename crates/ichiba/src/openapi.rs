@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, app, attachments, guard, ledger, listings, messages, notifications, orders,
+    accounts, app, attachments, guard, ledger, listings, messages, notifications, orders, payouts,
     reputation, reviews, templates,
 };
 
@@ -55,6 +55,17 @@ use crate::{
         ledger::http::my_balance,
         ledger::http::my_ledger,
         ledger::http::verify,
+        ledger::http::my_ledger_csv,
+        payouts::http::put_bank_account,
+        payouts::http::get_bank_account,
+        payouts::http::delete_bank_account,
+        payouts::http::request,
+        payouts::http::list,
+        payouts::http::convert_points,
+        payouts::http::export,
+        payouts::http::settle,
+        payouts::http::batch_detail,
+        payouts::http::batch_file,
         notifications::http::list,
         notifications::http::read_one,
         notifications::http::read_all,

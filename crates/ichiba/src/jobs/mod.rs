@@ -13,8 +13,9 @@ use crate::orders::{self, TimerKind};
 /// How long a claimed timer is reserved for its worker.
 const LEASE_MS: Millis = 60_000;
 
-/// Fires every timer due at `now`, oldest first, each at its own due time. Returns how many
-/// changed an order or sent a notice.
+/// Fires every timer due at `now`, oldest first, each at its own due time, then runs the payout
+/// sweep when it is due. Returns how many changed an order, sent a notice, or made a payout,
+/// reminder or points expiry.
 pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error> {
     let mut fired = 0;
     loop {
@@ -33,7 +34,7 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
     }
     crate::reputation::monthly_ranks(&state.db, now).await?;
     crate::reputation::daily_refresh(&state.db, now).await?;
-    Ok(fired)
+    Ok(fired + payout_sweep(state, now).await)
 }
 
 /// Fires the timers of one order that are already due, before a user's command on it is
@@ -93,6 +94,21 @@ async fn fire(
         }
     }
     Ok(fired)
+}
+
+/// The payout sweep (120-day rule, points expiry) after the order timers; it runs at most
+/// hourly and a failure is logged without failing the order timers.
+async fn payout_sweep(state: &AppState, now: Millis) -> u64 {
+    match crate::payouts::sweep::run(&state.db, now).await {
+        Ok((done, events)) => {
+            state.hub.publish(events);
+            done
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "payout sweep failed; will retry");
+            0
+        }
+    }
 }
 
 async fn mark_done(state: &AppState, id: &str) -> Result<(), sqlx::Error> {

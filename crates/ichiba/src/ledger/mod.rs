@@ -2,6 +2,7 @@
 //! zero, keyed for idempotency. Users read their balances and entries here; operators verify the
 //! whole ledger.
 
+pub mod csv;
 pub mod http;
 pub mod model;
 pub mod store;
@@ -45,6 +46,48 @@ pub struct LedgerLine {
     pub memo: String,
     /// When.
     pub at: String,
+    /// The payout this line belongs to (payout request, payment, return), with its status now.
+    pub payout: Option<LedgerPayout>,
+}
+
+/// The payout behind a ledger line, so a seller can reconcile requests, fees and payments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LedgerPayout {
+    /// Payout id.
+    pub id: String,
+    /// `pending`, `exported`, `paid` or `failed`.
+    pub status: String,
+    /// Transfer fee of the payout.
+    pub fee_yen: i64,
+    /// What reaches (or reached) the bank account.
+    pub net_yen: i64,
+    /// Payment date (YYYY-MM-DD, JST).
+    pub scheduled_for: String,
+}
+
+impl From<store::EntryRow> for LedgerLine {
+    fn from(r: store::EntryRow) -> Self {
+        let payout = match (r.payout_id, r.payout_state) {
+            (Some(id), Some(status)) => Some(LedgerPayout {
+                id,
+                status,
+                fee_yen: r.payout_fee_yen.unwrap_or(0),
+                net_yen: r.payout_net_yen.unwrap_or(0),
+                scheduled_for: r.payout_scheduled_for.unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        LedgerLine {
+            id: r.entry_id,
+            account: r.account_kind,
+            amount_yen: r.amount_yen,
+            code: r.code,
+            order_id: r.order_id,
+            memo: r.memo,
+            at: to_rfc3339(r.at_ms),
+            payout,
+        }
+    }
 }
 
 /// A page of ledger lines.
@@ -91,18 +134,7 @@ pub async fn lines(db: &Db, user_id: &str, cursor: Option<&str>) -> Result<Ledge
         _ => None,
     };
     Ok(LedgerPage {
-        items: rows
-            .into_iter()
-            .map(|r| LedgerLine {
-                id: r.entry_id,
-                account: r.account_kind,
-                amount_yen: r.amount_yen,
-                code: r.code,
-                order_id: r.order_id,
-                memo: r.memo,
-                at: to_rfc3339(r.at_ms),
-            })
-            .collect(),
+        items: rows.into_iter().map(LedgerLine::from).collect(),
         next_cursor,
     })
 }

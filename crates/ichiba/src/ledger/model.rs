@@ -87,6 +87,16 @@ pub enum TransferCode {
     Refund,
     /// Operator's split settlement.
     Settlement,
+    /// Earnings set aside for a payout request (earnings → pending payout).
+    PayoutRequest,
+    /// A payout paid by the bank: pending payout → bank (net) and platform revenue (fee).
+    Payout,
+    /// A failed payout returned to earnings (pending payout → earnings).
+    PayoutReturn,
+    /// Earnings converted to points (irreversible).
+    PointsConversion,
+    /// Points expired one year after the user last earned points (points → platform revenue).
+    PointsExpiry,
 }
 
 impl TransferCode {
@@ -97,6 +107,11 @@ impl TransferCode {
             TransferCode::Release => "release",
             TransferCode::Refund => "refund",
             TransferCode::Settlement => "settlement",
+            TransferCode::PayoutRequest => "payout_request",
+            TransferCode::Payout => "payout",
+            TransferCode::PayoutReturn => "payout_return",
+            TransferCode::PointsConversion => "points_conversion",
+            TransferCode::PointsExpiry => "points_expiry",
         }
     }
 }

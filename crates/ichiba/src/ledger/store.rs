@@ -112,7 +112,23 @@ pub struct EntryRow {
     pub code: String,
     pub order_id: Option<String>,
     pub memo: String,
+    /// The payout the transfer belongs to, with its current state, fee, net and payment date.
+    pub payout_id: Option<String>,
+    pub payout_state: Option<String>,
+    pub payout_fee_yen: Option<i64>,
+    pub payout_net_yen: Option<i64>,
+    pub payout_scheduled_for: Option<String>,
 }
+
+// The payout columns join the payouts table (owned by `payouts`) so that a seller's ledger shows
+// every payout, its fee and its current status next to the yen that moved.
+const ENTRY_COLUMNS: &str = "e.id AS entry_id, a.kind AS account_kind, e.amount_yen, e.at_ms, \
+    t.code, t.order_id, t.memo, t.payout_id, p.state AS payout_state, p.fee_yen AS payout_fee_yen, \
+    p.net_yen AS payout_net_yen, p.scheduled_for AS payout_scheduled_for";
+const ENTRY_FROM: &str = "FROM ledger_entries e \
+    JOIN ledger_accounts a ON a.id = e.account_id \
+    JOIN ledger_transfers t ON t.id = e.transfer_id \
+    LEFT JOIN payouts p ON p.id = t.payout_id";
 
 /// The entries of a user's accounts, newest first, after `before` (keyset on (at, id)).
 pub async fn entries_of_user(
@@ -122,20 +138,31 @@ pub async fn entries_of_user(
     limit: i64,
 ) -> Result<Vec<EntryRow>, sqlx::Error> {
     let (at, id) = before.unwrap_or((i64::MAX, String::from("~")));
-    sqlx::query_as(
-        "SELECT e.id AS entry_id, a.kind AS account_kind, e.amount_yen, e.at_ms, t.code, \
-         t.order_id, t.memo \
-         FROM ledger_entries e \
-         JOIN ledger_accounts a ON a.id = e.account_id \
-         JOIN ledger_transfers t ON t.id = e.transfer_id \
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} {ENTRY_FROM} \
          WHERE a.owner_id = $1 AND a.kind IN ('earnings', 'points', 'payout_pending') \
            AND (e.at_ms < $2 OR (e.at_ms = $2 AND e.id < $3)) \
-         ORDER BY e.at_ms DESC, e.id DESC LIMIT $4",
-    )
+         ORDER BY e.at_ms DESC, e.id DESC LIMIT $4"
+    )))
     .bind(user_id)
     .bind(at)
     .bind(id)
     .bind(limit + 1)
+    .fetch_all(conn)
+    .await
+}
+
+/// Every entry of a user's accounts, oldest first (the CSV download for 確定申告).
+pub async fn all_entries_of_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Vec<EntryRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLUMNS} {ENTRY_FROM} \
+         WHERE a.owner_id = $1 AND a.kind IN ('earnings', 'points', 'payout_pending') \
+         ORDER BY e.at_ms, e.id"
+    )))
+    .bind(user_id)
     .fetch_all(conn)
     .await
 }

@@ -75,6 +75,7 @@ impl TestApp {
             database,
             dev_clock: true,
             trust_forwarded_for: false,
+            zengin: Default::default(),
         };
         adjust(&mut config);
         let (base, state) = serve(config.clone()).await;

@@ -9,5 +9,6 @@ mod deal;
 mod edge;
 mod guard;
 mod listings;
+mod payouts;
 mod reviews;
 mod talk;

@@ -1,0 +1,538 @@
+//! Payouts (振込申請): the seller's bank account (振込口座), payout requests that move earnings to
+//! a pending payout, the operator's batches (a Zengin 総合振込 file, then paid or failed), the
+//! 120-day rule that requests old earnings automatically, and the conversion of earnings to
+//! points. Every command runs in one database transaction; events are published after commit.
+
+pub mod bank;
+pub mod batch;
+pub mod calendar;
+pub mod http;
+pub mod kana;
+pub mod model;
+pub mod points;
+pub mod store;
+pub mod sweep;
+pub mod zengin;
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+pub use model::{PayoutError, PayoutPolicy, PayoutState};
+
+use crate::app::AppState;
+use crate::clock::{Millis, to_rfc3339};
+use crate::db::{Db, new_id};
+use crate::error::{AppError, FieldErrors};
+use crate::events::Event;
+use crate::extract::{decode_cursor, encode_cursor};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::ledger::{AccountRef, LedgerError, LedgerStoreError};
+use crate::notifications;
+use bank::{AccountType, BankAccountError, BankAccountInput, BankCode, BranchCode};
+use model::{Origin, Payout, Quote};
+use store::{BankAccountRow, PayoutRow};
+
+impl From<PayoutError> for AppError {
+    fn from(e: PayoutError) -> Self {
+        let rule = |code, message: String, details| AppError::Rule {
+            code,
+            message,
+            details,
+        };
+        match e {
+            PayoutError::InvalidAmount => {
+                let mut f = FieldErrors::new();
+                f.add(
+                    "amount_yen",
+                    "out_of_range",
+                    "金額は1円以上の整数で指定してください。",
+                );
+                AppError::Validation(f)
+            }
+            PayoutError::AmountTooSmall { min_yen } => rule(
+                "amount_too_small",
+                format!(
+                    "振込手数料を差し引くと振込額が0円以下になります。{min_yen}円以上で申請してください。"
+                ),
+                json!({ "min_yen": min_yen }),
+            ),
+            PayoutError::InsufficientEarnings { available_yen } => rule(
+                "insufficient_earnings",
+                format!("申請額が振込申請できる売上金（{available_yen}円）を超えています。"),
+                json!({ "available_yen": available_yen }),
+            ),
+            PayoutError::AlreadyOpen => AppError::Conflict {
+                code: "payout_already_requested",
+                message: "処理中の振込申請があります。振込が完了してから次の申請を行ってください。"
+                    .into(),
+            },
+            PayoutError::NoBankAccount => rule(
+                "bank_account_required",
+                "振込先の口座が登録されていません。先に振込口座を登録してください。".into(),
+                json!({}),
+            ),
+            PayoutError::BankAccountNeedsCorrection { reason } => rule(
+                "bank_account_needs_correction",
+                "前回の振込が口座情報の不備で失敗しました。振込口座を確認・修正してから申請してください。"
+                    .into(),
+                json!({ "reason": reason }),
+            ),
+            PayoutError::WrongState { id, state, wanted } => AppError::Conflict {
+                code: "payout_wrong_state",
+                message: format!(
+                    "振込申請 {id} は現在「{state}」のため、{wanted} にできません。"
+                ),
+            },
+            PayoutError::UnknownPayout(id) => rule(
+                "unknown_payout",
+                format!("振込申請 {id} が見つかりません。"),
+                json!({ "payout_id": id }),
+            ),
+            PayoutError::ListedTwice(id) => rule(
+                "payout_listed_twice",
+                format!("振込申請 {id} が振込済みと振込失敗の両方に指定されています。"),
+                json!({ "payout_id": id }),
+            ),
+            PayoutError::NothingToExport => rule(
+                "nothing_to_export",
+                "指定日までに振込予定の申請はありません。".into(),
+                json!({}),
+            ),
+            PayoutError::NotBusinessDay(d) => rule(
+                "not_a_business_day",
+                format!("{d} は銀行営業日ではありません。振込指定日には銀行営業日を指定してください。"),
+                json!({ "pay_date": d.to_string() }),
+            ),
+            e @ PayoutError::Calendar(_) => AppError::internal(e),
+        }
+    }
+}
+
+impl From<BankAccountError> for AppError {
+    fn from(e: BankAccountError) -> Self {
+        match e {
+            BankAccountError::Invalid(f) => AppError::Validation(f),
+            e @ BankAccountError::Directory(_) => AppError::internal(e),
+        }
+    }
+}
+
+/// Maps a ledger failure of a payout: an account that would go negative means the earnings are
+/// not there (a concurrent request took them).
+fn ledger_error(e: LedgerStoreError, available_yen: i64) -> AppError {
+    match e {
+        LedgerStoreError::Ledger(LedgerError::InsufficientFunds(_)) => {
+            PayoutError::InsufficientEarnings { available_yen }.into()
+        }
+        LedgerStoreError::Ledger(e @ LedgerError::Unbalanced { .. }) => AppError::internal(e),
+        LedgerStoreError::Db(e) => AppError::internal(e),
+    }
+}
+
+/// A bank account as shown: names from the Zengin data, the number masked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BankAccountView {
+    /// 金融機関コード.
+    pub bank_code: String,
+    /// 金融機関名.
+    pub bank_name: String,
+    /// 支店コード.
+    pub branch_code: String,
+    /// 支店名.
+    pub branch_name: String,
+    /// 1 (普通), 2 (当座) or 4 (貯蓄).
+    pub account_type: i64,
+    /// 普通, 当座 or 貯蓄.
+    pub account_type_name: String,
+    /// Masked: `****567`.
+    pub account_number: String,
+    /// Holder name as it goes into the Zengin file (half-width katakana).
+    pub holder_kana: String,
+    /// True after a failed payout until the account is saved again; requests are refused.
+    pub needs_correction: bool,
+    /// The bank's reason for the failure.
+    pub correction_reason: Option<String>,
+    /// Last change.
+    pub updated_at: String,
+}
+
+fn names_of(bank_code: &str, branch_code: &str) -> (String, String) {
+    let lookup = || -> Option<(String, String)> {
+        let bank = bank::lookup_bank(&BankCode::parse(bank_code).ok()?).ok()??;
+        let branch = bank::lookup_branch(bank, &BranchCode::parse(branch_code).ok()?).ok()??;
+        Some((bank.name.clone(), branch.name.clone()))
+    };
+    // A code that left the Zengin data after it was stored is still shown, by its code.
+    lookup().unwrap_or_else(|| (bank_code.to_string(), branch_code.to_string()))
+}
+
+impl From<&BankAccountRow> for BankAccountView {
+    fn from(r: &BankAccountRow) -> Self {
+        let (bank_name, branch_name) = names_of(&r.bank_code, &r.branch_code);
+        BankAccountView {
+            bank_code: r.bank_code.clone(),
+            bank_name,
+            branch_code: r.branch_code.clone(),
+            branch_name,
+            account_type: r.account_type,
+            account_type_name: AccountType::parse(r.account_type)
+                .map(|t| t.name().to_string())
+                .unwrap_or_default(),
+            account_number: bank::mask(&r.account_number),
+            holder_kana: r.holder_kana.clone(),
+            needs_correction: r.needs_correction == 1,
+            correction_reason: r.correction_reason.clone(),
+            updated_at: to_rfc3339(r.updated_at_ms),
+        }
+    }
+}
+
+/// What the history keeps of an account: codes, type, holder and the masked number.
+fn audit_json(r: &BankAccountRow) -> serde_json::Value {
+    json!({
+        "bank_code": r.bank_code, "branch_code": r.branch_code, "account_type": r.account_type,
+        "account_number": bank::mask(&r.account_number), "holder_kana": r.holder_kana,
+        "needs_correction": r.needs_correction == 1, "correction_reason": r.correction_reason,
+    })
+}
+
+/// The caller's bank account; 404 when none is registered.
+pub async fn get_bank_account(db: &Db, user_id: &str) -> Result<BankAccountView, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let row = store::bank_account(&mut conn, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(BankAccountView::from(&row))
+}
+
+/// Registers or replaces the caller's bank account (clearing a correction mark) and records the
+/// change. Earnings past the 120-day deadline are then requested automatically.
+///
+/// Errors: 422 `validation_failed` with every field's problem.
+pub async fn put_bank_account(
+    state: &AppState,
+    user_id: &str,
+    input: &BankAccountInput,
+    now: Millis,
+) -> Result<BankAccountView, AppError> {
+    let account = bank::parse_account(input)?;
+    let mut tx = state.db.begin().await?;
+    let before = store::bank_account(&mut tx, user_id).await?;
+    store::upsert_bank_account(
+        &mut tx,
+        user_id,
+        &store::NewBankAccount {
+            bank_code: account.bank_code.as_str(),
+            branch_code: account.branch_code.as_str(),
+            account_type: i64::from(account.account_type.code()),
+            account_number: account.account_number.as_str(),
+            holder_kana: account.holder.as_str(),
+        },
+        now,
+    )
+    .await?;
+    let after = store::bank_account(&mut tx, user_id)
+        .await?
+        .ok_or_else(|| AppError::internal("bank account vanished after upsert"))?;
+    store::insert_bank_change(
+        &mut tx,
+        user_id,
+        now,
+        "user",
+        Some(user_id),
+        if before.is_some() {
+            "updated"
+        } else {
+            "registered"
+        },
+        before.as_ref().map(audit_json).as_ref(),
+        Some(&audit_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    // The 120-day rule: stale earnings go out as soon as there is an account to pay them to. A
+    // failure here is retried by the worker's sweep, so it does not fail the registration.
+    match sweep::auto_request(&state.db, user_id, now).await {
+        Ok(events) => state.hub.publish(events),
+        Err(e) => {
+            tracing::warn!(user = %user_id, error = %e, "automatic payout after registration failed")
+        }
+    }
+    Ok(BankAccountView::from(&after))
+}
+
+/// Removes the caller's bank account (open payouts keep the destination they were made with).
+pub async fn delete_bank_account(db: &Db, user_id: &str, now: Millis) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let before = store::bank_account(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    store::delete_bank_account(&mut tx, user_id).await?;
+    store::insert_bank_change(
+        &mut tx,
+        user_id,
+        now,
+        "user",
+        Some(user_id),
+        "removed",
+        Some(&audit_json(&before)),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A payout as shown to its seller (and operators).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayoutView {
+    /// Id.
+    pub id: String,
+    /// Requested amount (left earnings).
+    pub amount_yen: i64,
+    /// Transfer fee.
+    pub fee_yen: i64,
+    /// Paid to the bank account.
+    pub net_yen: i64,
+    /// `pending`, `exported`, `paid` or `failed`.
+    pub status: PayoutState,
+    /// 振込待ち, 振込処理中, 振込完了 or 振込失敗.
+    pub status_label: String,
+    /// Payment date (YYYY-MM-DD, JST).
+    pub scheduled_for: String,
+    /// `user` or `automatic` (the 120-day rule).
+    pub origin: String,
+    /// When requested.
+    pub requested_at: String,
+    /// Destination bank.
+    pub bank_name: String,
+    /// Destination branch.
+    pub branch_name: String,
+    /// Destination account, masked.
+    pub account_number: String,
+    /// When handed to the bank in a Zengin file.
+    pub exported_at: Option<String>,
+    /// When paid or failed.
+    pub settled_at: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+}
+
+impl From<&PayoutRow> for PayoutView {
+    fn from(r: &PayoutRow) -> Self {
+        let (bank_name, branch_name) = names_of(&r.bank_code, &r.branch_code);
+        let status = PayoutState::parse(&r.state).unwrap_or(PayoutState::Pending);
+        PayoutView {
+            id: r.id.clone(),
+            amount_yen: r.amount_yen,
+            fee_yen: r.fee_yen,
+            net_yen: r.net_yen,
+            status,
+            status_label: status.label().to_string(),
+            scheduled_for: r.scheduled_for.clone(),
+            origin: r.origin.clone(),
+            requested_at: to_rfc3339(r.requested_at_ms),
+            bank_name,
+            branch_name,
+            account_number: bank::mask(&r.account_number),
+            exported_at: r.exported_at_ms.map(to_rfc3339),
+            settled_at: r.settled_at_ms.map(to_rfc3339),
+            failure_reason: r.failure_reason.clone(),
+        }
+    }
+}
+
+/// Reads a stored payout into the model (a row that cannot be read is corrupt).
+pub(crate) fn to_model(r: &PayoutRow) -> Result<Payout, AppError> {
+    let corrupt = |what: &str| AppError::internal(format!("corrupt payout {}: {what}", r.id));
+    Ok(Payout {
+        id: r.id.clone(),
+        user_id: r.user_id.clone(),
+        state: PayoutState::parse(&r.state).ok_or_else(|| corrupt("state"))?,
+        version: r.version,
+        quote: Quote {
+            amount_yen: r.amount_yen,
+            fee_yen: r.fee_yen,
+            net_yen: r.net_yen,
+        },
+        requested_at: r.requested_at_ms,
+        scheduled_for: chrono::NaiveDate::parse_from_str(&r.scheduled_for, "%Y-%m-%d")
+            .map_err(|_| corrupt("scheduled_for"))?,
+    })
+}
+
+/// Creates a payout in the caller's transaction after checking the account, the open request and
+/// the earnings: inserts the row, moves the money earnings → pending payout, links the transfer
+/// and notifies the seller. Returns the row and the event to publish after commit.
+///
+/// The unique index on open payouts and the ledger's non-negative guard make two concurrent
+/// requests safe on both backends: the loser gets `payout_already_requested` or
+/// `insufficient_earnings`, never a double effect.
+pub(crate) async fn create_in_tx(
+    tx: &mut sqlx::AnyConnection,
+    user_id: &str,
+    quote: Quote,
+    origin: Origin,
+    now: Millis,
+) -> Result<(PayoutRow, Event), AppError> {
+    let policy = PayoutPolicy::default();
+    let account = store::bank_account(tx, user_id)
+        .await?
+        .ok_or(PayoutError::NoBankAccount)?;
+    if account.needs_correction == 1 {
+        return Err(PayoutError::BankAccountNeedsCorrection {
+            reason: account.correction_reason,
+        }
+        .into());
+    }
+    if store::open_payout_of(tx, user_id).await?.is_some() {
+        return Err(PayoutError::AlreadyOpen.into());
+    }
+    let available =
+        crate::ledger::store::balance(tx, &AccountRef::Earnings(user_id.to_string())).await?;
+    if quote.amount_yen > available {
+        return Err(PayoutError::InsufficientEarnings {
+            available_yen: available,
+        }
+        .into());
+    }
+    let scheduled = model::scheduled_for(&policy, now).map_err(PayoutError::from)?;
+    let row = PayoutRow {
+        id: new_id(),
+        user_id: user_id.to_string(),
+        state: PayoutState::Pending.as_str().to_string(),
+        version: 1,
+        origin: origin.as_str().to_string(),
+        amount_yen: quote.amount_yen,
+        fee_yen: quote.fee_yen,
+        net_yen: quote.net_yen,
+        requested_at_ms: now,
+        scheduled_for: scheduled.format("%Y-%m-%d").to_string(),
+        bank_code: account.bank_code.clone(),
+        branch_code: account.branch_code.clone(),
+        account_type: account.account_type,
+        account_number: account.account_number.clone(),
+        holder_kana: account.holder_kana.clone(),
+        batch_id: None,
+        exported_at_ms: None,
+        settled_at_ms: None,
+        failure_reason: None,
+    };
+    if let Err(e) = store::insert_payout(tx, &row).await {
+        return Err(if crate::db::is_unique_violation(&e) {
+            PayoutError::AlreadyOpen.into()
+        } else {
+            e.into()
+        });
+    }
+    let transfer = model::request_transfer(&to_model(&row)?);
+    crate::ledger::store::apply(tx, &transfer, now)
+        .await
+        .map_err(|e| ledger_error(e, available))?;
+    store::link_transfer(tx, &transfer.key, &row.id).await?;
+    let (title, body) = match origin {
+        Origin::User => (
+            "振込申請を受け付けました",
+            format!(
+                "{}円の振込申請を受け付けました（振込手数料 {}円、振込額 {}円）。{}に振り込まれる予定です。",
+                quote.amount_yen, quote.fee_yen, quote.net_yen, row.scheduled_for
+            ),
+        ),
+        Origin::Automatic => (
+            "売上金を自動で振込申請しました",
+            format!(
+                "売上確定から{}日を過ぎた売上金があるため、{}円を自動で振込申請しました（振込手数料 {}円、振込額 {}円、{}振込予定）。",
+                policy.auto_request_after_days,
+                quote.amount_yen,
+                quote.fee_yen,
+                quote.net_yen,
+                row.scheduled_for
+            ),
+        ),
+    };
+    let kind = match origin {
+        Origin::User => "payout_requested",
+        Origin::Automatic => "payout_auto_requested",
+    };
+    let event = notifications::create(tx, user_id, kind, title, &body, None, now).await?;
+    Ok((row, event))
+}
+
+/// Requests a payout of `amount_yen` (振込申請). Honours an idempotency key: the same key and body
+/// returns the first result.
+///
+/// Errors: 422 for an amount the fee would consume, more than the available earnings, no bank
+/// account or one that needs correction; 409 while another request is open.
+pub async fn request(
+    state: &AppState,
+    user_id: &str,
+    amount_yen: i64,
+    key: Option<IdempotencyKey>,
+    now: Millis,
+) -> Result<(StatusCode, serde_json::Value), AppError> {
+    if let Some(k) = &key {
+        let mut conn = state.db.pool().acquire().await?;
+        if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
+            return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
+        }
+    }
+    let quote = model::quote(&PayoutPolicy::default(), amount_yen)?;
+    let mut tx = state.db.begin().await?;
+    let (row, event) = create_in_tx(&mut tx, user_id, quote, Origin::User, now).await?;
+    let body = serde_json::to_value(PayoutView::from(&row)).map_err(AppError::internal)?;
+    if let Some(k) = &key
+        && let Err(e) = idempotency::record(&mut tx, k, 201, &body, now).await
+    {
+        // A concurrent request with the same key won: answer with its result.
+        drop(tx);
+        if crate::db::is_unique_violation(&e) {
+            let mut conn = state.db.pool().acquire().await?;
+            if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
+                return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
+            }
+        }
+        return Err(e.into());
+    }
+    tx.commit().await?;
+    state.hub.publish(vec![event]);
+    Ok((StatusCode::CREATED, body))
+}
+
+/// A page of payouts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayoutPage {
+    /// Newest first.
+    pub items: Vec<PayoutView>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of the user's payouts, newest first.
+pub async fn list(db: &Db, user_id: &str, cursor: Option<&str>) -> Result<PayoutPage, AppError> {
+    let before = match cursor {
+        None => None,
+        Some(c) => {
+            let (at, id) = decode_cursor(c)?;
+            let at = at.parse::<i64>().map_err(|_| AppError::BadRequest {
+                code: "invalid_cursor",
+                message: "cursor の値が正しくありません。".into(),
+            })?;
+            Some((at, id))
+        }
+    };
+    let limit = 50;
+    let mut conn = db.pool().acquire().await?;
+    let mut rows = store::payouts_of_user(&mut conn, user_id, before, limit).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match (more, rows.last()) {
+        (true, Some(last)) => Some(encode_cursor(&last.requested_at_ms.to_string(), &last.id)),
+        _ => None,
+    };
+    Ok(PayoutPage {
+        items: rows.iter().map(PayoutView::from).collect(),
+        next_cursor,
+    })
+}
