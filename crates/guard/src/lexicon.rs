@@ -191,6 +191,7 @@ const WORDS: &[(&str, Class, u8)] = &[
     ("firestorage", Class::FileStrong, 0),
     ("ファイア ストレージ", Class::FileStrong, 0),
     ("宅ファイル 便", Class::FileStrong, 0),
+    ("ファイル 便", Class::FileStrong, 0),
     ("データ 便", Class::FileStrong, 0),
     ("icloud drive", Class::FileStrong, 0),
     ("send anywhere", Class::FileStrong, 0),
@@ -391,21 +392,18 @@ impl Lexicon {
     ) -> Option<Token> {
         let idx = &sq.base_idx[s..e];
         // Spacing: contiguous, fully spaced, or broken only at the word's own spaces.
-        let breaks: Vec<usize> = (1..idx.len())
-            .filter(|&k| idx[k] != idx[k - 1] + 1)
-            .collect();
-        let fully_spaced = idx.len() > 1 && breaks.len() == idx.len() - 1;
-        // Kana words may also be broken by plain spaces anywhere (ライ ン), never by punctuation (こちら、インスタ).
-        let space_only = !word.ascii_start
-            && breaks
-                .iter()
-                .all(|&b| (idx[b - 1] + 1..idx[b]).all(|i| n.chars[i].is_whitespace()));
-        if !breaks.is_empty()
-            && !fully_spaced
-            && !space_only
-            && !breaks.iter().all(|b| word.gaps.contains(b))
-        {
-            return None;
+        // Positions where the word is broken by separators (no allocation: words are short).
+        let breaks = || (1..idx.len()).filter(|&k| idx[k] != idx[k - 1] + 1);
+        let n_breaks = breaks().count();
+        if n_breaks > 0 {
+            let fully_spaced = idx.len() > 1 && n_breaks == idx.len() - 1;
+            // Kana words may also be broken by plain spaces anywhere (ライ ン), never by punctuation
+            // (こちら、インスタ).
+            let space_only = !word.ascii_start
+                && breaks().all(|b| (idx[b - 1] + 1..idx[b]).all(|i| n.chars[i].is_whitespace()));
+            if !fully_spaced && !space_only && !breaks().all(|b| word.gaps.contains(&b)) {
+                return None;
+            }
         }
         let (bs, be) = (idx[0], idx[idx.len() - 1] + 1);
         let before = bs.checked_sub(1).map(|i| n.chars[i]);

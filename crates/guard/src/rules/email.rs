@@ -124,10 +124,15 @@ impl Rules {
     pub(crate) fn run(&self, cx: &Ctx<'_>, out: &mut Vec<Hit>) {
         // The address pattern has no literal prefix for the regex engine to skip ahead with; an
         // address always has an at-sign or an at-word, so look for one first.
+        let f = &cx.n.facts;
+        if !(f.at || f.atto || f.at_letters) {
+            self.providers(cx, out);
+            return;
+        }
         let t = &cx.n.text;
-        let at_word = t.contains("あっと") || t.contains("(at)") || t.contains("[at]");
+        let at_word = f.atto || t.contains("(at)") || t.contains("[at]");
         if at_word
-            || t.contains('@')
+            || cx.n.facts.at
             || t.contains(" at ")
             || t.contains("<at>")
             || t.contains("{at}")

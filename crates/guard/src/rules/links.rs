@@ -23,6 +23,8 @@ const BARE_TLDS: &[&str] = &[
 #[derive(Debug)]
 pub(crate) struct Rules {
     url: Regex,
+    /// `url` without the spelled-out dots, for the common text that has none (a smaller automaton).
+    url_plain: Regex,
     dot: Regex,
     contact_path: Regex,
     invite: Regex,
@@ -43,6 +45,12 @@ impl Rules {
             url: re(concat!(
                 r"(?P<scheme>h?ttps?[ \t]*:[ \t]*//[ \t]*)?",
                 r"(?P<host>(?:[a-z0-9](?:[a-z0-9\-]{0,40}[a-z0-9])?(?:\.|\(\.\)|\[\.\]|\(dot\)|\[dot\]|[ \t]dot[ \t]|ドット))+[a-z]{2,12})",
+                r"(?P<port>:[0-9]{1,5})?",
+                r#"(?P<path>/[^\s<>「」『』()"'、。!?]*)?"#,
+            )),
+            url_plain: re(concat!(
+                r"(?P<scheme>h?ttps?[ \t]*:[ \t]*//[ \t]*)?",
+                r"(?P<host>(?:[a-z0-9](?:[a-z0-9\-]{0,40}[a-z0-9])?\.)+[a-z]{2,12})",
                 r"(?P<port>:[0-9]{1,5})?",
                 r#"(?P<path>/[^\s<>「」『』()"'、。!?]*)?"#,
             )),
@@ -91,16 +99,8 @@ impl Rules {
         // A host always has a dot (or a spelled-out one); skip the URL pattern, which has no literal
         // prefix, when there is none.
         let t = &cx.n.text;
-        let dotted = t
-            .as_bytes()
-            .windows(2)
-            .any(|w| w[0] == b'.' && w[1].is_ascii_alphanumeric());
-        if dotted
-            || t.contains("(.)")
-            || t.contains("[.]")
-            || t.contains("dot")
-            || t.contains("どっと")
-        {
+        let f = &cx.n.facts;
+        if f.dotted || f.dot_word || (f.bracket && (t.contains("(.)") || t.contains("[.]"))) {
             self.urls(cx, out);
         }
         self.services(cx, out);
@@ -126,7 +126,13 @@ impl Rules {
     /// references, the platform's own domains.
     fn urls(&self, cx: &Ctx<'_>, out: &mut Vec<Hit>) {
         let text = &cx.n.text;
-        for caps in self.url.captures_iter(text) {
+        let f = &cx.n.facts;
+        let url = if f.dot_word || f.bracket {
+            &self.url
+        } else {
+            &self.url_plain
+        };
+        for caps in url.captures_iter(text) {
             let (Some(whole), Some(host_m)) = (caps.get(0), caps.name("host")) else {
                 continue;
             };
@@ -237,11 +243,15 @@ impl Rules {
                 continue;
             };
             let sentence = cx.sentence_sq(t.base_start, false);
-            let unless = match t.class {
-                Class::Meeting => &self.platform_feature,
-                _ => &self.file_topic,
+            let cancelled = match t.class {
+                Class::Meeting => self.platform_feature.is_match(sentence),
+                // The service as the topic of the work is said after its name (「Googleドライブの整理」,
+                // 「Figmaでデザインしました」); words before it (「容量オーバーなので…」) are the reason.
+                _ => self
+                    .file_topic
+                    .is_match(cx.tail(t.sq_start, 2 * super::WINDOW)),
             };
-            if unless.is_match(sentence) {
+            if cancelled {
                 continue;
             }
             let end = cx.sq.char_at(cx.sq.byte_of[t.sq_end] + m.end());

@@ -55,7 +55,7 @@ pub(crate) fn re(pattern: &str) -> Regex {
 }
 
 /// Markers that make a sentence a refusal or a warning rather than a proposal.
-const REFUSAL: &str = r"規約|禁止|できかね|出来かね|(?:でき|出来)(?:ません|ない)(?:[^かでの]|$)|ご?遠慮|お?控え|控えて|書かないで|送らないで|教えないで|載せないで|交換しないで|しないで(?:ください|下さい|ね)|お断り|違反|不可|規則|るーる上|notallowed|against|prohibited|notpermitted|cannot|can't|mustnot|donot|don't|お預かり(?:しておりません|できません|しません)|ないよう(?:に)?(?:お願い|ご注意|注意)|ご注意";
+const REFUSAL: &str = r"規約|禁止|できかね|出来かね|(?:でき|出来)(?:ません|ない)(?:[^かでの]|$)|ご?遠慮|お?控え|控えて|書かないで|送らないで|教えないで|載せないで|交換しないで|しないで(?:ください|下さい|ね)|お断り|違反|不可|規則|るーる上|notallowed|against|prohibited|notpermitted|cannot|can't|mustnot|donot|don't|お預かり(?:しておりません|できません|しません)|(?:受け?付け|受付|お受けし|対応し|行っ|おこなっ)て(?:おりません|いません|おらず)|ないよう(?:に)?(?:お願い|ご注意|注意)|ご注意";
 /// Words that turn a refusal around when they follow it.
 const CONCESSIVE: &str = r"けど|けれど|ですが|ますが|だが|とはいえ|内緒|ないしょ|こっそり|ばれ(?:ない|たら)|秘密|ひみつ|but|however";
 
@@ -68,6 +68,8 @@ pub(crate) struct Common {
     handle_at: Regex,
     /// An ASCII id after a marker (`ID: mika.illust`, `→ maki_0303`, `y o s h i _ 0 9 0 1`).
     id_like: Regex,
+    /// Words that mark an ASCII word as an account id (`ID:`, `→`, `ユーザー名`, `検索`).
+    id_cue: Regex,
     placeholder: Regex,
 }
 
@@ -77,7 +79,10 @@ impl Common {
             refusal: re(REFUSAL),
             concessive: re(CONCESSIVE),
             handle_at: re(r"@[ \t]*[a-z0-9_](?:[a-z0-9_.\-]|[ \t][a-z0-9_.\-])*"),
-            id_like: re(r"[a-z0-9_](?:[a-z0-9_.\-:]|[ \t][a-z0-9_.\-])*"),
+            id_like: re(r"[a-z0-9_](?:[a-z0-9_.\-:]|#[0-9]|[ \t][a-z0-9_.\-])*"),
+            id_cue: re(
+                r"(?:^|[^a-z])(?:id|user ?name)(?:[^a-z]|$)|アイディ|ユーザー(?:名|ネーム)|アカウント名|→|←|⇒|⇐|:|で検索|と検索|検索(?:で|して|すると|すれば|したら)",
+            ),
             placeholder: re(
                 r"^(?:your|my|user|account|sample|example|xxx+|hoge|fuga|test|dummy|name|id|handle|media|import|keyframes|font-face|charset|supports|param|return|override|here|everyone|channel|mention)(?:[_.\-]?(?:account|name|id|handle|here|user))?$|^x+$|^your",
             ),
@@ -101,6 +106,9 @@ pub(crate) struct Ctx<'a> {
 /// Maximum number of squeezed chars a context window reaches.
 pub(crate) const WINDOW: usize = 40;
 
+/// How far (base chars) an account id may be from a service name for [`Ctx::id_near`].
+pub(crate) const ID_REACH: usize = 50;
+
 impl<'a> Ctx<'a> {
     /// Tokens of one class.
     pub(crate) fn tokens_of(&self, class: Class) -> impl Iterator<Item = &Token> {
@@ -114,37 +122,20 @@ impl<'a> Ctx<'a> {
 
     /// The squeezed text after squeezed index `from`, up to the end of its sentence or `max` chars.
     pub(crate) fn tail(&self, from: usize, max: usize) -> &str {
-        let end = (from + max).min(self.sq.len());
-        let mut e = from;
-        while e < end {
-            if is_sentence_end(
-                self.sq.text[self.sq.byte_of[e]..]
-                    .chars()
-                    .next()
-                    .unwrap_or(' '),
-            ) {
-                break;
-            }
-            e += 1;
+        let window = self.sq.slice(from, from + max);
+        match window.find(is_sentence_end) {
+            Some(b) => &window[..b],
+            None => window,
         }
-        self.sq.slice(from, e)
     }
 
     /// The squeezed text before squeezed index `to`, back to the start of its sentence or `max` chars.
     pub(crate) fn head(&self, to: usize, max: usize) -> &str {
-        let start = to.saturating_sub(max);
-        let mut s = to;
-        while s > start {
-            let c = self.sq.text[self.sq.byte_of[s - 1]..]
-                .chars()
-                .next()
-                .unwrap_or(' ');
-            if is_sentence_end(c) {
-                break;
-            }
-            s -= 1;
+        let window = self.sq.slice(to.saturating_sub(max), to);
+        match window.rfind(is_sentence_end) {
+            Some(b) => &window[b + window[b..].chars().next().map_or(1, char::len_utf8)..],
+            None => window,
         }
-        self.sq.slice(s, to)
     }
 
     /// The squeezed text of the sentence containing base index `b` (or of it and the previous one).
@@ -196,12 +187,69 @@ impl<'a> Ctx<'a> {
                 self.n.char_at(hay_start + m.start()),
                 self.n.char_at(hay_start + m.end()),
             );
-            self.clean_handle(s, e, false)
+            self.clean_id(s, e)
         });
         match (at, id) {
             (Some(a), Some(i)) => Some(if a.0 <= i.0 { a } else { i }),
             (a, i) => a.or(i),
         }
+    }
+
+    /// An account id near a service name: an `@handle`, or an id-shaped ASCII word (`hinata_design`,
+    /// `mio_cafe_`, `taro#1234`) with an id cue (`ID:`, `→`, `←`, `ユーザー名`, `で検索`) outside it,
+    /// in the sentence of base range `[s, e)`, the one before or the one after, at most `max` base
+    /// chars away. Covers 「詳細はLINEで！ID: hinata_design です」 and 「hinata_design ←ラインのIDです」.
+    /// Returns the handle's base range.
+    pub(crate) fn id_near(&self, s: usize, e: usize, max: usize) -> Option<(usize, usize)> {
+        let (ps, _) = self.n.sentence_with_previous(s);
+        let (_, se) = self.n.sentence(e.saturating_sub(1).max(s));
+        let ne = if se < self.n.len() {
+            self.n.sentence(se).1
+        } else {
+            se
+        };
+        let lo = ps.max(s.saturating_sub(max));
+        let hi = ne.min(e + max);
+        if lo >= hi {
+            return None;
+        }
+        let (blo, bhi) = (self.n.byte_of[lo], self.n.byte_of[hi]);
+        let hay = &self.n.text[blo..bhi];
+        let to_chars = |a: usize, b: usize| (self.n.char_at(blo + a), self.n.char_at(blo + b));
+        let mut best: Option<(usize, usize)> = None;
+        let mut consider = |h: (usize, usize)| {
+            if h.1 <= s || h.0 >= e {
+                let d = if h.0 >= e { h.0 - e } else { s - h.1 };
+                let bd = best.map(|b| if b.0 >= e { b.0 - e } else { s - b.1 });
+                if bd.is_none_or(|bd| d < bd) {
+                    best = Some(h);
+                }
+            }
+        };
+        for m in self.common.handle_at.find_iter(hay) {
+            let (a, b) = to_chars(m.start(), m.end());
+            if let Some(h) = self.clean_handle(a, b, true) {
+                consider(h);
+            }
+        }
+        let cues: Vec<(usize, usize)> = self
+            .common
+            .id_cue
+            .find_iter(hay)
+            .map(|m| to_chars(m.start(), m.end()))
+            .collect();
+        if !cues.is_empty() {
+            for m in self.common.id_like.find_iter(hay) {
+                let (a, b) = to_chars(m.start(), m.end());
+                let Some(h) = self.clean_id(a, b) else {
+                    continue;
+                };
+                if cues.iter().any(|&(cs, ce)| ce <= h.0 || cs >= h.1) {
+                    consider(h);
+                }
+            }
+        }
+        best
     }
 
     /// Every `@handle` in the text that is not part of an e-mail address and not a placeholder.
@@ -213,6 +261,30 @@ impl<'a> Ctx<'a> {
                 self.clean_handle(self.n.char_at(m.start()), self.n.char_at(m.end()), true)
             })
             .collect()
+    }
+
+    /// An id (no at-sign) in the raw match `[s, e)`: the whole match, or else the match from one of
+    /// its later space-separated pieces (`id: hinata_design` is the id `hinata_design`).
+    fn clean_id(&self, s: usize, e: usize) -> Option<(usize, usize)> {
+        if let Some(h) = self.clean_handle(s, e, false) {
+            return Some(h);
+        }
+        let chars = &self.n.chars;
+        let mut i = s;
+        while i < e {
+            if chars[i].is_whitespace() {
+                while i < e && chars[i].is_whitespace() {
+                    i += 1;
+                }
+                if i < e
+                    && let Some(h) = self.clean_handle(i, e, false)
+                {
+                    return Some(h);
+                }
+            }
+            i += 1;
+        }
+        None
     }
 
     /// Trims a raw handle match, checks it looks like an account name, and returns its base range.
@@ -351,11 +423,10 @@ impl Engine {
 
     /// Scans `text`; findings are sorted by start and restricted to enforced kinds.
     pub(crate) fn scan(&self, text: &str, policy: &Policy) -> Vec<Finding> {
-        let n = Normalized::new(text);
+        let (n, sq) = Normalized::with_squeezed(text);
         if n.len() == 0 {
             return Vec::new();
         }
-        let sq = n.squeeze();
         let (tokens, triggered) = self.lexicon.find(&n, &sq);
         let cx = Ctx {
             original: text,
@@ -374,7 +445,9 @@ impl Engine {
         self.line.run(&cx, &mut hits);
         self.sns.run(&cx, &mut hits);
         self.phrases.run(&cx, &mut hits);
-        finish(&cx, hits)
+        let findings = finish(&cx, hits);
+        crate::normalize::recycle(cx.n, cx.sq);
+        findings
     }
 }
 
@@ -404,17 +477,44 @@ fn finish(cx: &Ctx<'_>, mut hits: Vec<Hit>) -> Vec<Finding> {
         }
         kept.push(h);
     }
-    kept.into_iter()
+    let spans: Vec<(Hit, usize, usize)> = kept
+        .into_iter()
         .filter_map(|h| {
             let (os, oe) = cx.n.orig_range(h.start, h.end)?;
-            let excerpt = cx.original[cx.n.orig_byte_of[os]..cx.n.orig_byte_of[oe]].to_owned();
-            Some(Finding {
+            Some((h, os, oe))
+        })
+        .collect();
+    // Byte offsets of the span ends in the original, found in one walk over it.
+    let mut wanted: Vec<usize> = spans.iter().flat_map(|&(_, s, e)| [s, e]).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut bytes: Vec<usize> = Vec::with_capacity(wanted.len());
+    let mut chars = cx.original.char_indices().map(|(b, _)| b).enumerate();
+    for &w in &wanted {
+        let b = chars
+            .by_ref()
+            .find(|&(i, _)| i == w)
+            .map_or(cx.original.len(), |(_, b)| b);
+        bytes.push(b);
+    }
+    let byte_of = |c: usize| {
+        wanted
+            .binary_search(&c)
+            .ok()
+            .and_then(|k| bytes.get(k).copied())
+            .unwrap_or(cx.original.len())
+    };
+    spans
+        .into_iter()
+        .map(|(h, os, oe)| {
+            let excerpt = cx.original[byte_of(os)..byte_of(oe)].to_owned();
+            Finding {
                 kind: h.kind,
                 start: os,
                 end: oe,
                 excerpt,
                 rule: h.rule,
-            })
+            }
         })
         .collect()
 }

@@ -109,13 +109,8 @@ impl Rules {
     pub(crate) fn run(&self, cx: &Ctx<'_>, out: &mut Vec<Hit>) {
         // A number needs ten digits; most texts have far fewer, and kana readings of a number start
         // with a reading of zero.
-        let definite =
-            cx.n.chars
-                .iter()
-                .filter(|&&c| c.is_ascii_digit() || kanji_digit(c).is_some() || c == 'o')
-                .count();
-        let t = &cx.sq.text;
-        if definite < 8 && !(t.contains("ぜろ") || t.contains("れい") || t.contains("まる")) {
+        let definite = cx.n.facts.digitish;
+        if definite < 8 && !cx.n.facts.zero_word {
             return;
         }
         let groups = groups(&cx.n.chars);

@@ -37,6 +37,20 @@ pub(crate) struct PhraseRule {
     pub requires: Option<&'static str>,
     /// Words that cancel the rule when found in the sentence of the match.
     pub unless: Option<&'static str>,
+    /// Evidence the normalisation pass must have seen for the rule to be run at all (a cheap
+    /// stand-in for `requires` that skips the pattern search).
+    pub gate: Gate,
+}
+
+/// A precondition on [`crate::normalize::Facts`] checked before a phrase rule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Always run.
+    None,
+    /// Only when a dotted word occurs (a domain is required).
+    Dotted,
+    /// Only when a dotted word or an at-sign occurs.
+    DottedOrAt,
 }
 
 /// Other marketplaces and shop platforms (a particle must follow; ASCII names must start a word).
@@ -83,9 +97,10 @@ pub(crate) const BYPASS_PLATFORM: PhraseRule = PhraseRule {
         "より割安",
         "よりも",
     ],
-    pattern: r"(?:{P}|こちら|ここ|サイト|プラットフォーム|運営|仲介)を?(?:通さ|とおさ|介さ|かいさ|経由せ|挟ま|はさま|使わ|利用せ|利用し)(?:ず|ない|なけれ|なく)|(?:{P})(?:の)?(?:システム|サイト|サービス)?(?:以外|外|の外|抜き|ぬき)(?:で|の|から|にて|だと|なら|でも)|(?:サービス|サイト|プラットフォーム|アプリ)(?:以外|外)(?:で|から|にて|だと|なら)(?:の)?(?:直接|お?取引|ご?依頼|ご?契約|やり取り|お?支払|決済|お受け)|外部で(?:直接)?(?:の)?(?:ご|お)?(?:契約|取引|やり取り|やりとり|受け|依頼|発注|受注|対応|お支払|支払)|(?:{P}|ここ|こちら)より(?:も)?(?:お?安|お?得|割安)",
+    pattern: r"(?:{P}|こちら|ここ|サイト|プラットフォーム|運営|仲介)(?:さん|様)?を?(?:通さ|とおさ|介さ|かいさ|経由せ|挟ま|はさま|使わ|利用せ|利用し)(?:ず|ない|なけれ|なく)|(?:{P})(?:の)?(?:システム|サイト|サービス)?(?:以外|外|の外|抜き|ぬき)(?:で|の|から|にて|だと|なら|でも)|(?:サービス|サイト|プラットフォーム|アプリ|ここ|こちら)(?:以外|外)(?:で|から|にて|だと|なら)(?:の|も)?(?:直接|お?取引|ご?依頼|ご?契約|やり取り|お?支払|決済|お受け)|外部で(?:直接)?(?:の)?(?:ご|お)?(?:契約|取引|やり取り|やりとり|受け|依頼|発注|受注|対応|お支払|支払)|(?:{P}|ここ|こちら)より(?:も)?(?:お?安|お?得|割安)|外で(?:の)?(?:直接)?(?:やり取り|やりとり|お?取引|ご?契約|ご?依頼|お?仕事|お?支払)[^。!?]{0,10}?(?:{PROPOSAL}|方が|ほうが|安く|お得)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.direct_transaction` — a direct deal, contract or order proposed or offered.
@@ -106,9 +121,10 @@ pub(crate) const DIRECT_TRANSACTION: PhraseRule = PhraseRule {
         "内緒",
         "ないしょ",
     ],
-    pattern: r"直接(?:の)?(?:お|ご)?(?:取引|取り引き|契約|依頼|注文|発注|やり取り|やりとり|購入|お仕事|仕事|受注|お願い|支払|お支払|振込|お振込|連絡を取|連絡をと|やり)[^。!?]{0,14}?{PROPOSAL}|(?:依頼|ご依頼|注文|ご注文|取引|お取引|契約|お仕事|やり取り|次回|今後|以降)は直接(?:で|でも|に|の方が|のほうが|お願い)|(?:運営|{P})に(?:ばれ|バレ|見つから|内緒|ないしょ)|(?:個人的に|直で)(?:お|ご)?(?:依頼|仕事|取引|契約|注文|発注)(?:を)?[^。!?]{0,10}?(?:受け|お受け|承|お願い|でき|いただ)",
+    pattern: r"直接(?:の)?(?:お|ご)?(?:取引|取り引き|契約|依頼|注文|発注|やり取り|やりとり|購入|お仕事|仕事|受注|お願い|支払|お支払|振込|お振込|連絡を取|連絡をと|やり)[^。!?]{0,14}?{PROPOSAL}|(?:依頼|ご依頼|注文|ご注文|取引|お取引|契約|お仕事|やり取り|次回|今後|以降)は直接(?:で|でも|に|の方が|のほうが|お願い)|直接(?:の(?:方|ほう)|だと|なら|のが)(?:が)?[^。!?]{0,8}?(?:お?安|お?得|割安|手数料)|(?:運営|{P})に(?:ばれ|バレ|見つから|内緒|ないしょ)|直で(?:の)?(?:お|ご)?(?:頼|依頼|注文|お願い|取引|やり取り|やりとり|契約|購入|買|払|支払|振込|連絡)|(?:個人的に|直で)(?:お|ご)?(?:依頼|仕事|取引|契約|注文|発注)(?:を)?[^。!?]{0,10}?(?:受け|お受け|承|お願い|でき|いただ)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.fee_avoidance` — avoiding the platform fee, together with a way around the platform.
@@ -124,6 +140,22 @@ pub(crate) const FEE_AVOIDANCE: PhraseRule = PhraseRule {
         r"直接|外|個人|通さ|介さ|次回|今後|振り?込|口座|払い|ペイペイ|paypay|ライン|line|メール|サイト",
     ),
     unless: None,
+    gate: Gate::None,
+};
+
+/// `direct_deal.fee_avoidance` (a fee-free way) — proposing "a way without the fee", which can only be
+/// a way around the platform.
+///
+/// Blocks: `手数料がかからない方法でやりとりしませんか？`, `手数料なしの形でお受けできます`.
+/// Allows: `オプションの手数料はかかりません`, `手数料がかからない方法は規約上ありません` (refusal).
+pub(crate) const FEE_FREE_WAY: PhraseRule = PhraseRule {
+    name: "direct_deal.fee_avoidance",
+    kind: Kind::DirectDeal,
+    triggers: &["手数料"],
+    pattern: r"手数料(?:が|の|を)?(?:かから(?:ない|ず)|掛から(?:ない|ず)|発生しない|払わ(?:ない|ず)|取られない|とられない|なし|無し|抜き|ぬき|ゼロ|0円|不要)(?:の|な|で)?(?:方法|やり方|形|かたち|ルート|手段|方|ほう)(?:で|に|が|を)[^。!?]{0,14}?(?:{PROPOSAL}|やり取り|やりとり|お受け|でき)",
+    requires: None,
+    unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.other_platform` — ordering through another marketplace or shop instead.
@@ -134,9 +166,10 @@ pub(crate) const OTHER_PLATFORM: PhraseRule = PhraseRule {
     name: "direct_deal.other_platform",
     kind: Kind::DirectDeal,
     triggers: &["{O}"],
-    pattern: r"{O}(?:の|で|から|経由|に|にて|さん)[^。!?]{0,14}?(?:申し?込ん?で(?:いただ|もらえ|ください|下さい)|申し?込み(?:いただ|ください|下さい|を)|ご?(?:注文|購入|依頼|予約|契約)(?:いただ|ください|下さい|して(?:いただ|ください|もらえ)|を?お願い)|(?:方|ほう)が(?:お?安|お?得|割安)|(?:でも)?(?:販売|出品)(?:して|中|しており))",
+    pattern: r"{O}(?:の|で|から|経由|に|にて|さん|でも)[^。!?]{0,30}?(?:(?:そちら|そっち|あちら|あっち)(?:から|で|経由)[^。!?]{0,8}?(?:申し?込|ご?注文|ご?依頼|ご?購入|ご?予約)|申し?込ん?で(?:いただ|もらえ|ください|下さい)|申し?込み(?:いただ|ください|下さい|を)|ご?(?:注文|購入|依頼|予約|契約)(?:いただ|ください|下さい|して(?:いただ|ください|もらえ)|を?お願い)|(?:方|ほう)が(?:お?安|お?得|割安)|(?:でも)?(?:販売|出品)(?:して|中|しており))",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.other_site` — ordering through "another site" instead.
@@ -150,6 +183,7 @@ pub(crate) const OTHER_SITE: PhraseRule = PhraseRule {
     pattern: r"(?:他|ほか|別)の(?:サイト|サービス|プラットフォーム|アプリ|ところ|窓口)(?:で|から|経由で?|にて)[^。!?]{0,10}?(?:依頼|注文|申し?込|購入|契約|取引)[^。!?]{0,8}?(?:いただけ|もらえ|ください|下さい|れば|たら|なら|ませんか|しましょう)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.own_channel` — ordering through the seller's own site, shop or office.
@@ -180,6 +214,7 @@ pub(crate) const OWN_CHANNEL: PhraseRule = PhraseRule {
     pattern: r"(?:私|わたし|僕|ぼく|自分|弊社|当社|うち|個人|当店|自社)の(?:サイト|ブログ|ホームページ|hp|ページ|ショップ|ストア|講座|事務所|教室|店舗|ネットショップ|ecサイト|ポートフォリオ|フォーム|予約ページ|公式サイト)[^。!?]{0,6}?(?:から|経由|で|にて)(?:も|の)?(?:直接)?(?:ご|お)?(?:注文|依頼|申し?込|購入|予約|契約|取引|お取引)|(?:ホームページ|hp|公式サイト|ネットショップ|自社サイト)(?:から|経由で?|で)(?:直接|も)?(?:ご|お)?(?:注文|依頼|申し?込み?|購入|予約)(?:いただけ|ください|できます|可能|を?受け付け|も受け付け)",
     requires: None,
     unless: Some(r"構築|実装|制作|作成|デザイン|修正|設定|システム|機能"),
+    gate: Gate::None,
 };
 
 /// `direct_deal.connect_elsewhere` — connecting somewhere else or privately.
@@ -201,6 +236,7 @@ pub(crate) const CONNECT_ELSEWHERE: PhraseRule = PhraseRule {
     pattern: r"(?:どこか|別の(?:ところ|場所|所|サービス|アプリ|手段|方法|ツール)|他の(?:ところ|場所|所|サービス|アプリ|手段|方法|ツール)|ほかの(?:ところ|場所|所|サービス|アプリ|手段|方法|ツール)|外部|個人的|プライベート)(?:で|に|の)?[^。!?]{0,10}?(?:繋が|つなが|繋げ|つなげ|連絡(?:を)?(?:取|と)|やり取り|やりとり|お話し|話せ|会え|お会い|連絡先)[^。!?]{0,6}?(?:ませんか|ましょう|たい|できれば|できたら|てください|もらえ|いただけ|ないですか|ませんでしょうか|しません|れません|りません|を?交換|教え)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.search_me` — "search my name and contact me there".
@@ -216,6 +252,7 @@ pub(crate) const SEARCH_ME: PhraseRule = PhraseRule {
         r"(?:そこ|そちら|こちら)から(?:ご|お)?(?:連絡|れんらく|申し?込|依頼|注文|問い?合わ?せ|メッセージ|dm)|出て(?:くる|きます)|ヒット|見つか|フォロー|dm",
     ),
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.meet_in_person` — meeting in person for an online service.
@@ -229,6 +266,7 @@ pub(crate) const MEET_IN_PERSON: PhraseRule = PhraseRule {
     pattern: r"(?:一度|いちど|カフェ|喫茶|お茶|食事|飲み|ランチ|近く|直接)[^。!?]{0,16}?(?:お会い|会って|会い|会え|対面)[^。!?]{0,10}?(?:ませんか|ましょう|たい|できれば|いかが|どうですか|打ち?合わ?せ)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.apply_elsewhere` — "apply over there" with a discount.
@@ -242,6 +280,7 @@ pub(crate) const APPLY_ELSEWHERE: PhraseRule = PhraseRule {
     pattern: r"(?:そっち|あっち|向こう|むこう)(?:から|で|に|の方|のほう)(?:の)?[^。!?]{0,6}?(?:申し?込|注文|依頼|購入|予約|連絡)",
     requires: Some(r"割引|割り引|安く|お?得|値引|おまけ|off|オフ|特典|無料"),
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.contact_exchange` — exchanging contact details.
@@ -256,6 +295,7 @@ pub(crate) const CONTACT_EXCHANGE: PhraseRule = PhraseRule {
     pattern: r"連絡先(?:を|の|も)?(?:交換|こうかん|教え|おしえ|お教え|お伝え|伝え|送り|お送り|聞い|お聞き|伺|いただけ|ください)|(?:exchange|share|send|give)(?:our|your|my|me)?(?:personal)?(?:contact|contacts|contactdetails|contactinfo|email|phonenumber|number)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `direct_deal.english` — English proposals to work outside the platform.
@@ -287,6 +327,7 @@ pub(crate) const ENGLISH_DIRECT: PhraseRule = PhraseRule {
     pattern: r"(?:outside|off)(?:of)?(?:coconala|theplatform|thisplatform|thissite|thewebsite|thisapp)|(?:pay|paying|work|deal|contact|hire|order|email|call|text|message)(?:me|you|us)directly|(?:avoid|skip|save|saving|bypass)(?:on)?(?:the|paying)?(?:platform|service|coconala|site)?(?:fee|fees|commission)|(?:my|our)(?:whatsapp|telegram|line|email|phone|number|instagram|ig)(?:is|id)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `payment_outside.bank_transfer` — paying by bank transfer to the seller.
@@ -312,8 +353,9 @@ pub(crate) const BANK_TRANSFER: PhraseRule = PhraseRule {
     pattern: r"(?:振り?込|ふりこ|送金|入金)(?:み|ん)?(?:で|を|に)?[^。!?]{0,6}?(?:ください|下さい|くださ|もらえ|いただけ|いただく|頂け|ほしい|欲しい|お願い)|(?:銀行|ゆうちょ|口座|バンク)(?:への|に|へ|で|宛|あて|あての|宛の|の方に|のほうに)(?:の)?(?:お)?(?:振り?込|送金|入金|支払|お支払)|口座(?:番号)?(?:を|は|も)?(?:教え|おしえ|お教え|お伝え|伝え|送り|お送り|記載|書い|載せ|お知らせ)|振込先|振り?込み?先|(?:振り?込|振込)み?で(?:直接|お?支払|いただ|お願い|ok|も(?:大丈夫|ok|構いません|可|いい))",
     requires: None,
     unless: Some(
-        r"{P}(?:の|から|で|上|内)(?:の)?(?:決済|お?支払|購入|ポイント|売上|振込)|決済画面|振込申請|売上金|おひねり|お選び|選択|運営|返金|請求書の振込先|経理|帳簿|仕訳|会計|記帳",
+        r"{P}(?:の|から|で|上|内)(?:の)?(?:決済|お?支払|購入|ポイント|売上|振込)|決済画面|振込申請|売上金|おひねり|お選び|選択|運営|返金|請求書の振込先|テンプレート|雛形|ひな形|書式|フォーマット|差し込|経理|帳簿|仕訳|会計|記帳",
     ),
+    gate: Gate::None,
 };
 
 /// `payment_outside.cash` — cash outside the platform.
@@ -324,9 +366,10 @@ pub(crate) const CASH: PhraseRule = PhraseRule {
     name: "payment_outside.cash",
     kind: Kind::PaymentOutside,
     triggers: &["現金"],
-    pattern: r"現金(?:で|を)?(?:直接)?(?:お?支払|払|手渡し|渡し|送|書留)[^。!?]{0,6}?(?:いただけ|ください|もらえ|ok|でも(?:大丈夫|ok|構いません)|お願い)",
+    pattern: r"現金(?:で|を)?(?:直接)?(?:お|ご)?(?:支払|払|手渡し|渡し|送|書留)[^。!?]{0,6}?(?:いただけ|ください|もらえ|ok|でも(?:大丈夫|ok|構いません)|お願い)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `email.exchange_proposal` — asking for or exchanging e-mail addresses.
@@ -344,6 +387,7 @@ pub(crate) const EMAIL_EXCHANGE: PhraseRule = PhraseRule {
     unless: Some(
         r"サイト|ページ|url|ホームページ|hp|ブログ|web|ウェブ|ドメイン|ip|ビットコイン|ウォレット",
     ),
+    gate: Gate::None,
 };
 
 /// `email.move_to_email` — moving the conversation or the delivery to e-mail.
@@ -356,9 +400,10 @@ pub(crate) const MOVE_TO_EMAIL: PhraseRule = PhraseRule {
     name: "email.move_to_email",
     kind: Kind::Email,
     triggers: &["メール", "mail"],
-    pattern: r"(?:メール|mail|e-?mail|eメール)(?:で|に|にて|へ)(?:の)?(?:直接|個別に?)?(?:お|ご)?(?:送り|送って|送信|やり取り|やりとり|連絡|れんらく|お願い|お送り|返信|ご相談|相談|ご連絡)(?:ます|します|しますね|しませんか|しましょう|ください|下さい|いただけ|もらえ|させて|でき|したい|頂け|を?お願い|ますね|させ|いたします|いたしますね|差し上げ)|メール添付(?:で|にて)|(?:メール|mail)の(?:方|ほう)が(?:確認|見|早|返信|楽|便利|気づ|助か)",
+    pattern: r"(?:メール|mail|e-?mail|eメール)(?:で|に|にて|へ)(?:の)?(?:直接|個別に?)?(?:お|ご)?(?:送り|送って|送信|やり取り|やりとり|連絡|れんらく|お願い|お送り|返信|ご相談|相談|ご連絡)(?:ます|します|しますね|しませんか|しましょう|ください|下さい|いただけ|もらえ|させて|でき|したい|頂け|を?お願い|ますね|させ|いたします|いたしますね|差し上げ)|メール添付(?:で|にて)|(?:メール|mail)(?:の(?:方|ほう)|(?:で|にて)の(?:ご|お)?(?:連絡|やり取り|やりとり|返信)(?:の(?:方|ほう))?)が(?:確認|見|早|返信|楽|便利|気づ|助か|確実|スムーズ|ありがた)",
     requires: None,
     unless: Some(r"{P}(?:から|の)(?:の)?(?:メール|通知)|メルマガ|配信"),
+    gate: Gate::None,
 };
 
 /// `email.address_pointer` — pointing at an address given elsewhere ("下記のアドレスに").
@@ -372,6 +417,7 @@ pub(crate) const ADDRESS_POINTER: PhraseRule = PhraseRule {
     pattern: r"(?:こちら|この|下記|以下|次|つぎ|上記)の?(?:メール)?アドレス(?:に|へ|まで|宛|あて)",
     requires: None,
     unless: Some(r"サイト|url|アクセス|ページ|ブラウザ|ip|ウォレット"),
+    gate: Gate::None,
 };
 
 /// `email.contact_in_attachment` — contact details handed over in a file.
@@ -387,6 +433,7 @@ pub(crate) const CONTACT_IN_ATTACHMENT: PhraseRule = PhraseRule {
         r"(?:そちら|そこ|こちら)(?:に|へ|から|まで)(?:ご|お)?(?:連絡|れんらく|メール|電話)|(?:私|わたし|僕|自分)の(?:連絡先|アドレス|メール|電話番号)",
     ),
     unless: None,
+    gate: Gate::None,
 };
 
 /// `email.described_halves` — an address described in halves around the at-sign.
@@ -400,6 +447,7 @@ pub(crate) const DESCRIBED_HALVES: PhraseRule = PhraseRule {
     pattern: r"(?:アットマーク|@|アット)(?:より|の)?(?:前|まえ|後|あと|うしろ|左|右)",
     requires: Some(r"[a-z0-9][a-z0-9_\-]*\.(?:com|jp|net|org|info|biz|io|me|co)(?:[^a-z]|$)"),
     unless: None,
+    gate: Gate::Dotted,
 };
 
 /// `email.assemble_hint` — instructions to assemble an address.
@@ -411,9 +459,10 @@ pub(crate) const ASSEMBLE_HINT: PhraseRule = PhraseRule {
     name: "email.assemble_hint",
     kind: Kind::Email,
     triggers: &["@", "アット", "スペース", "空白", "すきま", "隙間"],
-    pattern: r"@(?:で|を|と)(?:つな|繋|付け|つけ|入れ|いれ|挟|はさ|結|くっつけ)|(?:スペース|空白|すきま|隙間)を(?:詰め|つめ|削除|消|取|抜い|除)|を(?:@|アットマーク|アット)に(?:変|替|置|直|して)",
+    pattern: r"@(?:で|を|と)(?:つな|繋|付け|つけ|入れ|いれ|挟|はさ|結|くっつけ)|(?:スペース|空白|すきま|隙間)を(?:詰め|つめ|削除|消|取|抜い|除)|を(?:@|アットマーク|アット)に(?:変|替|置|直|して)|を(?:@|アットマーク|アット)(?:に|へ)(?:$|[^\p{L}\p{N}])",
     requires: Some(r"[a-z0-9][a-z0-9_\-]*\.(?:com|jp|net|org|info|biz|io|me|co)(?:[^a-z]|$)|@"),
     unless: Some(r"レイアウト|デザイン|行間|文字間|余白"),
+    gate: Gate::DottedOrAt,
 };
 
 /// `phone.call_invitation` — proposing an ordinary phone call or sending a number.
@@ -447,9 +496,10 @@ pub(crate) const CALL_INVITATION: PhraseRule = PhraseRule {
         "番号伝",
         "番号知",
     ],
-    pattern: r"(?:普通に|直接|個人的に|携帯に|けいたいに|この番号に)(?:お)?電話(?:で(?:お)?話)?(?:しませんか|しましょう|ください|下さい|いただけ|もらえ|させて|して(?:も|いただけ|ください|もらえ)|で(?:話|お話|相談|説明)(?:しませんか|しましょう|させて|できれば))|電話(?:で|にて)(?:お)?話(?:しませんか|しましょう|せませんか)|(?:電話|携帯|けいたい|でんわ)番号(?:を|は|だけ|も)?(?:お)?(?:送り|教え|伝え|知らせ)(?:します|しますね|ますね|ておきます|ましょうか|てください|ていただけ|てもらえ|とく)",
+    pattern: r"(?:普通に|直接|個人的に|携帯に|けいたいに|この番号に)(?:お)?電話(?:(?:で|にて)(?:お)?(?:話|相談|説明|打ち?合わ?せ)し?)?(?:しませんか|しましょう|ください|下さい|いただけ|もらえ|させて|して(?:も|いただけ|ください|もらえ)|できれば|できたら|できませんか|できると|したい|でき(?:ます|る)(?:か|と|なら))|電話(?:で|にて)(?:お)?話(?:しませんか|しましょう|せませんか)|(?:電話|携帯|けいたい|でんわ)番号(?:を|は|だけ|も)?(?:お)?(?:送り|教え|伝え|知らせ)(?:します|しますね|ますね|ておきます|ましょうか|てください|ていただけ|てもらえ|とく)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `phone.number_offer` — offering "the number" in a text about calling.
@@ -473,6 +523,7 @@ pub(crate) const NUMBER_OFFER: PhraseRule = PhraseRule {
     pattern: r"(?:^|[^号品文理員録付送込])番号(?:を|は|だけ|も)?(?:お)?(?:送り|教え|伝え|知らせ)(?:します|しますね|ますね|ておきます|ましょうか|てください|ていただけ|てもらえ|とく)",
     requires: Some(r"電話|でんわ|携帯|tel|通話"),
     unless: Some(r"注文|口座|会員|管理|追跡|郵便|予約|受付|取引|お問い合わせ"),
+    gate: Gate::None,
 };
 
 /// `phone.sms` — moving to SMS.
@@ -486,6 +537,7 @@ pub(crate) const SMS: PhraseRule = PhraseRule {
     pattern: r"(?:ショートメッセージ|ショートメール|sms|エスエムエス|c\+?メール|シーメール)(?:で|に|にて)(?:も)?(?:大丈夫|ok|連絡|ください|送って|送り|お願い|いいです|構いません|どうぞ)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `line.add_friend` — asking to add a (LINE) friend.
@@ -496,11 +548,12 @@ pub(crate) const ADD_FRIEND: PhraseRule = PhraseRule {
     name: "line.add_friend",
     kind: Kind::Line,
     triggers: &["友だち", "友達"],
-    pattern: r"友(?:だち|達)(?:追加|登録|申請)(?:して[^。!?]{0,20}?(?:ください|下さい|ね|もらえ|いただ|ほしい|欲しい)|を?お願い|できます|可能|よろしく|お待ち|お気軽|どうぞ)",
+    pattern: r"友(?:だち|達)(?:追加|登録|申請)(?:して[^。!?]{0,20}?(?:ください|下さい|ね|もらえ|いただ|ほしい|欲しい|お願い|よろしく)|(?:しました|しておきました|送りました|しておいた)[^。!?]{0,16}?(?:承認|確認|追加)|を?お願い|できます|可能|よろしく|お待ち|お気軽|どうぞ)",
     requires: None,
     unless: Some(
         r"ボタン|文言|文面|バナー|チラシ|pop|デザイン|あいさつメッセージ|ポップ|案|特典|クーポン|施策|促す|増やす|画像|キャンペーン",
     ),
+    gate: Gate::None,
 };
 
 /// `line.id_search` — "find me by ID search".
@@ -514,6 +567,7 @@ pub(crate) const ID_SEARCH: PhraseRule = PhraseRule {
     pattern: r"id検索(?:で|から|して|すると|していただ|してもら|してください|だと)",
     requires: None,
     unless: None,
+    gate: Gate::None,
 };
 
 /// `line.qr_share` — a QR code to read and add.
@@ -524,9 +578,10 @@ pub(crate) const QR_SHARE: PhraseRule = PhraseRule {
     name: "line.qr_share",
     kind: Kind::Line,
     triggers: &["qr", "キューアール"],
-    pattern: r"(?:qr|キューアール)(?:コード)?[^。!?]{0,12}?(?:読み取|よみと|読みと|スキャン)(?:って|して)?[^。!?]{0,6}?(?:追加|友だち|友達)",
+    pattern: r"(?:qr|キューアール)(?:コード)?[^。!?]{0,12}?(?:読み取|よみと|読みと|読み込|よみこ|読込|スキャン)(?:って|んで|して)?[^。!?]{0,6}?(?:追加|友だち|友達)",
     requires: None,
     unless: Some(r"チラシ|名刺|ポスター|配置|印刷|デザイン|予約ページ"),
+    gate: Gate::None,
 };
 
 /// `url_contact.contact_page` — "contact me through my site's form".
@@ -553,6 +608,7 @@ pub(crate) const CONTACT_PAGE: PhraseRule = PhraseRule {
     unless: Some(
         r"不具合|修正|設定|実装|表示|届かない|送信され|デザイン|作成|改修|エラー|バグ|動作|テスト|確認して",
     ),
+    gate: Gate::None,
 };
 
 /// `url_contact.link_in_bio` — "the link in my profile".
@@ -566,6 +622,7 @@ pub(crate) const LINK_IN_BIO: PhraseRule = PhraseRule {
     pattern: r"(?:プロフ|プロフィール|bio|バイオ|自己紹介)(?:の|にある|に(?:貼|載|のせ)って(?:ある|いる|ます))?(?:リンク|url|サイト|リットリンク|linktree|リンクツリー)(?:から|に|より|を見|へ|をご覧|をチェック|をクリック)[^。!?]{0,10}?(?:連絡|dm|申し?込|予約|注文|相談|依頼|見て|飛んで|どうぞ|ください|できます)",
     requires: None,
     unless: Some(r"設計|設定|デザイン|作成|修正|実装|導線"),
+    gate: Gate::None,
 };
 
 /// `url_contact.meeting_room` — a meeting link or ID to be sent.
@@ -579,6 +636,7 @@ pub(crate) const MEETING_ROOM: PhraseRule = PhraseRule {
     pattern: r"(?:ミーティング|会議|招待|通話|ビデオ通話)(?:用の|の)?(?:url|リンク|id|パスコード)(?:を|は)?[^。!?]{0,8}?(?:送り|送って|お送り|貼|発行|お伝え|共有|お知らせ|:)",
     requires: None,
     unless: Some(r"このトークルーム|ビデオチャット|{P}"),
+    gate: Gate::None,
 };
 
 /// Every phrase rule, in reporting order.
@@ -586,6 +644,7 @@ pub(crate) const ALL: &[PhraseRule] = &[
     BYPASS_PLATFORM,
     DIRECT_TRANSACTION,
     FEE_AVOIDANCE,
+    FEE_FREE_WAY,
     OTHER_PLATFORM,
     OTHER_SITE,
     OWN_CHANNEL,
@@ -630,6 +689,10 @@ pub(crate) struct Rules {
     pay_topic: Regex,
 }
 
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々')
+}
+
 /// Expands `{P}`, `{O}` and `{PROPOSAL}` in a pattern.
 fn expand(pattern: &str, platforms: &str) -> String {
     pattern
@@ -670,7 +733,7 @@ impl Rules {
             pay_tail: re(concat!(
                 r"^(?:の)?(?:id|アカウント|バーコード|qr|リンク|url|送金リンク|:)",
                 r"|^(?:で|に|へ|から|あて|宛|にて)(?:の)?(?:直接)?(?:お?支払|払|送|お送|送金|振り?込|受け?取|いただ|頂|お願い|ok|おk|精算|清算|決済して|も(?:大丈夫|ok|構いません|可|いい))",
-                r"|^払い(?:で|でも|ok|も)|^(?:で|でも)(?:大丈夫|ok|構いません|いいです|可能です)|^での(?:お)?支払",
+                r"|^払い(?:で|でも|ok|も)|^(?:で|でも|も)(?:大丈夫|ok|構いません|いいです|可能です|受け?付け|お受け|対応(?:して|可能|でき))|^での(?:お)?支払",
                 r"|^(?:を|の)?(?:コード|番号)(?:を)?(?:ここ|こちら)?(?:に)?(?:貼|送|教え|お送)",
             )),
             pay_topic: re(&expand(
@@ -705,6 +768,15 @@ impl Rules {
             if cx.triggered & (1 << i) == 0 {
                 continue;
             }
+            let f = &cx.n.facts;
+            let open = match c.rule.gate {
+                Gate::None => true,
+                Gate::Dotted => f.dotted,
+                Gate::DottedOrAt => f.dotted || f.at,
+            };
+            if !open {
+                continue;
+            }
             let mut required: Option<bool> = None;
             for m in c.pattern.find_iter(&cx.sq.text) {
                 if let Some(req) = &c.requires
@@ -722,6 +794,10 @@ impl Rules {
                     continue;
                 }
                 let first = cx.n.chars[bs];
+                // 外 closing a compound (海外で, 以外で, 社外の) is not "outside (the platform)".
+                if first == '外' && bs > 0 && is_kanji(cx.n.chars[bs - 1]) {
+                    continue;
+                }
                 if first.is_ascii_alphanumeric()
                     && bs > 0
                     && cx.n.chars[bs - 1].is_ascii_alphanumeric()

@@ -21,7 +21,7 @@ async fn dm(app: &TestApp, from: &TestUser, to: &TestUser, body: &str) -> crate:
 async fn a_blocked_talk_room_message_gets_the_documented_422_and_is_not_stored() {
     let app = TestApp::spawn().await;
     let (seller, buyer, id) = app.deal(3000).await;
-    let text = "ご購入ありがとうございます。詳細は LINE ID: hinata_design までどうぞ";
+    let text = "ご購入ありがとうございます。詳細はLINEで！ID: hinata_design です";
     let r = app
         .post(
             &format!("/api/v1/orders/{id}/messages"),
