@@ -199,43 +199,17 @@ async fn the_seller_is_notified_of_a_purchase_and_can_mark_it_read() {
 async fn the_event_stream_pushes_new_messages_to_the_other_party() {
     let app = TestApp::spawn().await;
     let (seller, buyer, id) = app.deal(3000).await;
-    let mut res = app
-        .http
-        .get(app.url("/api/v1/events"))
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut seen = String::new();
-    // Wait for the stream to be live before posting.
-    while !seen.contains("event: ready") {
-        seen.push_str(&String::from_utf8_lossy(
-            &res.chunk().await.unwrap().unwrap(),
-        ));
-    }
+    let mut events = EventStream::open(&app, &app.base, &buyer).await;
+    let body = json!({"body": "はじめまして。よろしくお願いします。"});
     app.post(
         &format!("/api/v1/orders/{id}/messages"),
         Some(&seller.token),
-        json!({"body": "はじめまして。よろしくお願いします。"}),
+        body,
     )
     .await;
-    let read = async {
-        while !(seen.contains("event: message")
-            && seen.contains("はじめまして")
-            && seen.contains("event: order"))
-        {
-            match res.chunk().await.unwrap() {
-                Some(c) => seen.push_str(&String::from_utf8_lossy(&c)),
-                None => break,
-            }
-        }
-        seen
-    };
-    // A guard against a hang, not a performance assertion.
-    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .expect("events arrive");
+    let seen = events
+        .wait_for(&["event: message", "はじめまして", "event: order"])
+        .await;
     assert!(seen.contains("in_progress"), "{seen}");
     let anon = app
         .http
@@ -374,37 +348,59 @@ async fn on_postgres_a_message_posted_on_one_instance_reaches_a_stream_on_anothe
     }
     let (seller, buyer, id) = app.deal(3000).await;
     let other = app.sibling().await;
-    let mut res = app
-        .http
-        .get(format!("{other}/api/v1/events"))
-        .bearer_auth(&buyer.token)
-        .send()
-        .await
-        .unwrap();
-    let mut seen = String::new();
-    while !seen.contains("event: ready") {
-        seen.push_str(&String::from_utf8_lossy(
-            &res.chunk().await.unwrap().unwrap(),
-        ));
-    }
+    let mut events = EventStream::open(&app, &other, &buyer).await;
     // Posted on the first instance, read from the second.
+    let body = json!({"body": "別のサーバーからこんにちは"});
     app.post(
         &format!("/api/v1/orders/{id}/messages"),
         Some(&seller.token),
-        json!({"body": "別のサーバーからこんにちは"}),
+        body,
     )
     .await;
-    let read = async {
-        while !seen.contains("別のサーバーからこんにちは") {
-            match res.chunk().await.unwrap() {
-                Some(c) => seen.push_str(&String::from_utf8_lossy(&c)),
-                None => break,
-            }
-        }
-        seen
-    };
-    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .expect("relayed event arrives");
+    let seen = events
+        .wait_for(&["event: message", "別のサーバーからこんにちは"])
+        .await;
     assert!(seen.contains("event: message"), "{seen}");
+}
+
+/// A user's open SSE stream, read until it shows what a test waits for.
+struct EventStream {
+    res: reqwest::Response,
+    seen: String,
+}
+
+impl EventStream {
+    /// Opens the stream on the instance at `base` and waits until it is live.
+    async fn open(app: &TestApp, base: &str, user: &crate::helpers::TestUser) -> EventStream {
+        let res = app
+            .http
+            .get(format!("{base}/api/v1/events"))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut s = EventStream {
+            res,
+            seen: String::new(),
+        };
+        s.wait_for(&["event: ready"]).await;
+        s
+    }
+
+    /// Reads until every needle has been seen; a guard against a hang, not a timing assertion.
+    async fn wait_for(&mut self, needles: &[&str]) -> String {
+        let read = async {
+            while !needles.iter().all(|n| self.seen.contains(n)) {
+                match self.res.chunk().await.unwrap() {
+                    Some(c) => self.seen.push_str(&String::from_utf8_lossy(&c)),
+                    None => break,
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), read)
+            .await
+            .expect("events arrive");
+        self.seen.clone()
+    }
 }
