@@ -54,7 +54,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot read {}", file.display()))?;
                 let examples = ::guard::parse_jsonl(&text)?;
                 let detector = ::guard::Guard::new(::guard::Policy::default());
-                print!("{}", ::guard::evaluate(&detector, &examples));
+                let report = ::guard::evaluate(&detector, &examples);
+                // A closed pipe (`| head`) is not an error worth a panic.
+                let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{report}"));
             }
         },
         Command::Admin { storage, command } => {
