@@ -1,6 +1,8 @@
 //! All SQL of listings and their paid options, including the public list query with filters,
 //! sorts and keyset pagination.
 
+use std::collections::BTreeSet;
+
 use sqlx::any::AnyArguments;
 use sqlx::query::QueryAs;
 use sqlx::{Any, AnyConnection};
@@ -52,6 +54,7 @@ pub async fn insert_listing(
     draft: &ListingDraft,
     now: Millis,
 ) -> Result<(), sqlx::Error> {
+    let text = search_text(draft);
     sqlx::query(
         "INSERT INTO listings (id, seller_id, title, description, category, price_yen, \
          delivery_days, status, created_at_ms, updated_at_ms, search_text) \
@@ -65,14 +68,65 @@ pub async fn insert_listing(
     .bind(draft.price_yen)
     .bind(draft.delivery_days)
     .bind(now)
-    .bind(search_text(draft))
+    .bind(&text)
     .execute(&mut *conn)
     .await?;
+    write_search_grams(conn, id, &BTreeSet::new(), &search_grams(&text)).await?;
     replace_options(conn, id, draft).await
 }
 
 fn search_text(draft: &ListingDraft) -> String {
     super::model::fold_for_search(&format!("{}\n{}", draft.title, draft.description))
+}
+
+/// The distinct pairs of adjacent characters of a folded text, without pairs that contain
+/// whitespace (search words never do). What `listing_search_grams` holds for each listing.
+pub fn search_grams(folded: &str) -> BTreeSet<String> {
+    let chars: Vec<char> = folded.chars().collect();
+    chars
+        .windows(2)
+        .filter(|w| !w[0].is_whitespace() && !w[1].is_whitespace())
+        .map(|w| w.iter().collect())
+        .collect()
+}
+
+/// Brings the listing's rows of `listing_search_grams` from the `old` set to the `new` one.
+async fn write_search_grams(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+    old: &BTreeSet<String>,
+    new: &BTreeSet<String>,
+) -> Result<(), sqlx::Error> {
+    // Chunks of 200 pairs keep every statement far below both backends' parameter limits.
+    let gone: Vec<&String> = old.difference(new).collect();
+    for chunk in gone.chunks(200) {
+        let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "DELETE FROM listing_search_grams WHERE listing_id = $1 AND gram IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(listing_id);
+        for g in chunk {
+            q = q.bind(g.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let added: Vec<&String> = new.difference(old).collect();
+    for chunk in added.chunks(200) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, $1)", i + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO listing_search_grams (gram, listing_id) VALUES {} ON CONFLICT DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(listing_id);
+        for g in chunk {
+            q = q.bind(g.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Overwrites the listing's fields and options.
@@ -82,6 +136,16 @@ pub async fn update_listing(
     draft: &ListingDraft,
     now: Millis,
 ) -> Result<bool, sqlx::Error> {
+    let old: Option<String> = sqlx::query_scalar(
+        "SELECT search_text FROM listings WHERE id = $1 AND status <> 'deleted'",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(old) = old else {
+        return Ok(false);
+    };
+    let text = search_text(draft);
     let r = sqlx::query(
         "UPDATE listings SET title = $2, description = $3, category = $4, price_yen = $5, \
          delivery_days = $6, updated_at_ms = $7, search_text = $8 \
@@ -94,12 +158,13 @@ pub async fn update_listing(
     .bind(draft.price_yen)
     .bind(draft.delivery_days)
     .bind(now)
-    .bind(search_text(draft))
+    .bind(&text)
     .execute(&mut *conn)
     .await?;
     if r.rows_affected() != 1 {
         return Ok(false);
     }
+    write_search_grams(conn, id, &search_grams(&old), &search_grams(&text)).await?;
     replace_options(conn, id, draft).await?;
     Ok(true)
 }
@@ -222,6 +287,8 @@ pub async fn list_listings(
 ) -> Result<Vec<ListingRow>, sqlx::Error> {
     let mut conditions: Vec<String> = Vec::new();
     let mut params: Vec<Param> = Vec::new();
+    let mut with = String::new();
+    let mut from_candidates = false;
     let push = |params: &mut Vec<Param>, p: Param| {
         params.push(p);
         format!("${}", params.len())
@@ -234,10 +301,33 @@ pub async fn list_listings(
         None => conditions.push("l.status = 'active'".to_string()),
     }
     if let Some(q) = &filter.q {
-        for word in super::model::fold_for_search(q).split_whitespace() {
+        let folded = super::model::fold_for_search(q);
+        let words: Vec<&str> = folded.split_whitespace().collect();
+        let text_column = match rarest_gram(conn, &words).await? {
+            // Some bigram of the query is in no listing: nothing can match.
+            Some((_, 0)) => return Ok(vec![]),
+            // A rare bigram: start from its listings instead of walking the sort index. The
+            // candidates (with their text) are a materialized CTE and the LIKE filters apply to
+            // its rows, so neither planner can evaluate LIKE over the whole table (PostgreSQL
+            // otherwise prices LIKE as nearly free and prefers a filtered sequential scan).
+            Some((gram, n)) if n <= GRAM_POSTINGS_LIMIT => {
+                let p = push(&mut params, Param::Text(gram));
+                with = format!(
+                    "WITH candidates AS MATERIALIZED (SELECT g.listing_id AS id, s.search_text \
+                     FROM listing_search_grams g JOIN listings s ON s.id = g.listing_id \
+                     WHERE g.gram = {p}) "
+                );
+                from_candidates = true;
+                "c.search_text"
+            }
+            // Only common bigrams (or one-character words): matches are frequent, so walking the
+            // sort index and filtering finds a page quickly.
+            Some(_) | None => "l.search_text",
+        };
+        for word in words {
             let pattern = format!("%{}%", escape_like(word));
             let p = push(&mut params, Param::Text(pattern));
-            conditions.push(format!("l.search_text LIKE {p} ESCAPE '\\'"));
+            conditions.push(format!("{text_column} LIKE {p} ESCAPE '\\'"));
         }
     }
     if let Some(c) = &filter.category {
@@ -278,9 +368,22 @@ pub async fn list_listings(
             "({key} {cmp} {k} OR ({key} = {k} AND l.id {cmp} {i}))"
         ));
     }
+    if from_candidates {
+        conditions.push("l.id = c.id".to_string());
+    }
     let limit = push(&mut params, Param::Int(filter.limit + 1));
+    let select = if from_candidates {
+        SELECT_LISTING.replace(
+            "FROM listings l",
+            // CROSS JOIN makes SQLite loop over the candidates first (it would otherwise walk
+            // the sort index); PostgreSQL plans it like an inner join.
+            "FROM candidates c CROSS JOIN listings l",
+        )
+    } else {
+        SELECT_LISTING.to_string()
+    };
     let sql = format!(
-        "{SELECT_LISTING} WHERE {} ORDER BY {key} {direction}, l.id {direction} LIMIT {limit}",
+        "{with}{select} WHERE {} ORDER BY {key} {direction}, l.id {direction} LIMIT {limit}",
         conditions.join(" AND ")
     );
     let mut q: QueryAs<'_, Any, ListingRow, AnyArguments> =
@@ -292,6 +395,36 @@ pub async fn list_listings(
         };
     }
     q.fetch_all(conn).await
+}
+
+/// Above this many listings, a bigram is too common to be worth starting a search from.
+const GRAM_POSTINGS_LIMIT: i64 = 5_000;
+
+/// The bigram of the search words with the fewest listings, and that number (counted up to
+/// `GRAM_POSTINGS_LIMIT + 1`, so a probe stays cheap however common the bigram); `None` when no
+/// word has two characters.
+async fn rarest_gram(
+    conn: &mut AnyConnection,
+    words: &[&str],
+) -> Result<Option<(String, i64)>, sqlx::Error> {
+    let grams: BTreeSet<String> = words.iter().flat_map(|w| search_grams(w)).collect();
+    let mut best: Option<(String, i64)> = None;
+    for gram in grams {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM listing_search_grams WHERE gram = $1 LIMIT $2) t",
+        )
+        .bind(&gram)
+        .bind(GRAM_POSTINGS_LIMIT + 1)
+        .fetch_one(&mut *conn)
+        .await?;
+        if best.as_ref().is_none_or(|(_, b)| n < *b) {
+            best = Some((gram, n));
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(best)
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern with `ESCAPE '\'`.
