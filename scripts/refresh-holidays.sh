@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the bundled Japanese public holidays (crates/ichiba/data/holidays/jp.tsv) from the
+# Refreshes the bundled Japanese public holidays (crates/ichiba/reference/holidays/jp.tsv) from the
 # MIT-licensed `holidays` package on PyPI (https://github.com/vacanza/holidays), which follows the
 # Cabinet Office's list (内閣府「国民の祝日について」) including substitute holidays (振替休日) and
 # citizens' holidays (国民の休日). Covers FIRST_YEAR..LAST_YEAR (default 2000..2060).
@@ -10,7 +10,7 @@
 # Needs python-dateutil (a dependency of `holidays`). Then run `cargo test -p ichiba payouts::calendar`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=crates/ichiba/data/holidays/jp.tsv
+out=crates/ichiba/reference/holidays/jp.tsv
 first=${FIRST_YEAR:-2000}
 last=${LAST_YEAR:-2060}
 work=$(mktemp -d)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the bundled Zengin bank and branch codes (crates/ichiba/data/zengin/banks.tsv) from the
+# Refreshes the bundled Zengin bank and branch codes (crates/ichiba/reference/zengin/banks.tsv) from the
 # MIT-licensed `zengin-code` package on PyPI (https://github.com/zengin-code/zengin-py, data from
 # https://github.com/zengin-code/source-data). Keeps only code, name and kana of each bank and branch.
 #
@@ -9,7 +9,7 @@
 # Then run `cargo test -p ichiba payouts::bank` (a test checks every name converts to Zengin kana).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=crates/ichiba/data/zengin/banks.tsv
+out=crates/ichiba/reference/zengin/banks.tsv
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -1,4 +1,4 @@
-//! Runs the held-out set (`tests/data/heldout.jsonl`): messages written independently of the dev set
+//! Runs the held-out set (`tests/fixtures/heldout.jsonl`): messages written independently of the dev set
 //! and of the rules' own examples — unseen obfuscations of every kind (IDs before the service name,
 //! IDs after a full-width 「！」, kana numerals, look-alike symbols, other messengers and meeting tools)
 //! and unseen ordinary business Japanese (オンライン/ガイドライン, LINE as a topic, dates, prices, order
@@ -7,13 +7,13 @@
 
 use guard::{Guard, Policy, evaluate, parse_jsonl};
 
-const HELD_OUT: &str = include_str!("data/heldout.jsonl");
+const HELD_OUT: &str = include_str!("fixtures/heldout.jsonl");
 
 #[test]
 fn the_held_out_set_meets_the_precision_and_recall_targets() {
     let examples = match parse_jsonl(HELD_OUT) {
         Ok(e) => e,
-        Err(e) => panic!("tests/data/heldout.jsonl: {e}"),
+        Err(e) => panic!("tests/fixtures/heldout.jsonl: {e}"),
     };
     assert!(examples.len() >= 150, "the held-out set is too small");
     let positives = examples.iter().filter(|e| e.block).count();

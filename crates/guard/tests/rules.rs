@@ -647,7 +647,7 @@ mod verdicts {
 }
 
 /// Account ids next to a service name, whichever side and across a sentence break, and the other
-/// phrasings found by the held-out set (`tests/data/heldout.jsonl`).
+/// phrasings found by the held-out set (`tests/fixtures/heldout.jsonl`).
 mod ids_near_services {
     use super::*;
 

@@ -3,7 +3,7 @@
 //! half-width katakana a Zengin record carries (with the standard abbreviations of company forms),
 //! and Japan Post Bank (ゆうちょ銀行) 記号・番号 converted to branch and account number.
 //!
-//! The bank and branch names come from `data/zengin/banks.tsv`, generated from the MIT-licensed
+//! The bank and branch names come from `reference/zengin/banks.tsv`, generated from the MIT-licensed
 //! `zengin-code` package on PyPI by `scripts/refresh-zengin.sh`, embedded and parsed once.
 
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use super::kana::abbreviate_company_forms;
 pub use super::kana::{to_zengin_kana, to_zengin_kana_lossy};
 use crate::error::{FieldError, FieldErrors};
 
-static BANKS_TSV: &str = include_str!("../../data/zengin/banks.tsv");
+static BANKS_TSV: &str = include_str!("../../reference/zengin/banks.tsv");
 
 /// Japan Post Bank's bank code.
 pub const YUCHO_BANK_CODE: &str = "9900";

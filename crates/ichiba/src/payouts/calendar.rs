@@ -2,7 +2,7 @@
 //! (国民の祝日, including substitute holidays 振替休日 and citizens' holidays 国民の休日), and not the
 //! banks' year-end break (31 December to 3 January).
 //!
-//! The holidays come from `data/holidays/jp.tsv`, generated from the MIT-licensed `holidays`
+//! The holidays come from `reference/holidays/jp.tsv`, generated from the MIT-licensed `holidays`
 //! package on PyPI by `scripts/refresh-holidays.sh`, embedded at compile time and parsed once. The
 //! file states the years it covers; asking about a year outside them is an error rather than a
 //! silent guess.
@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-static HOLIDAYS_TSV: &str = include_str!("../../data/holidays/jp.tsv");
+static HOLIDAYS_TSV: &str = include_str!("../../reference/holidays/jp.tsv");
 
 /// The parsed holiday table: the years it covers and each holiday's name.
 #[derive(Debug)]
@@ -138,7 +138,7 @@ mod tests {
     fn the_bundled_data_parses_and_covers_the_coming_years() {
         let t = table().unwrap();
         assert!(t.first_year <= 2020);
-        assert!(t.last_year >= 2040, "refresh data/holidays/jp.tsv");
+        assert!(t.last_year >= 2040, "refresh reference/holidays/jp.tsv");
         assert!(t.days.len() > 500);
     }
 
