@@ -169,6 +169,18 @@ pub fn decode_cursor(cursor: &str) -> Result<(String, String), AppError> {
     Ok((key.to_string(), id.to_string()))
 }
 
+/// Decodes an optional cursor whose sort key is an integer (a time in ms, a price, a score): the
+/// keyset position `(key, id)` after which the next page starts. A bad cursor is a 400.
+pub fn decode_key_cursor(cursor: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
+    let Some(c) = cursor else { return Ok(None) };
+    let (key, id) = decode_cursor(c)?;
+    let key = key.parse::<i64>().map_err(|_| AppError::BadRequest {
+        code: "invalid_cursor",
+        message: "cursor の値が正しくありません。".into(),
+    })?;
+    Ok(Some((key, id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::clock::to_rfc3339;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::extract::{decode_cursor, encode_cursor};
+use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// A user's balances (`GET /me/balance`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -113,17 +113,7 @@ pub async fn balance(db: &Db, user_id: &str) -> Result<Balance, sqlx::Error> {
 
 /// A page of the user's ledger lines.
 pub async fn lines(db: &Db, user_id: &str, cursor: Option<&str>) -> Result<LedgerPage, AppError> {
-    let before = match cursor {
-        None => None,
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            let at = at.parse::<i64>().map_err(|_| AppError::BadRequest {
-                code: "invalid_cursor",
-                message: "cursor の値が正しくありません。".into(),
-            })?;
-            Some((at, id))
-        }
-    };
+    let before = decode_key_cursor(cursor)?;
     let limit = 50;
     let mut conn = db.pool().acquire().await?;
     let mut rows = store::entries_of_user(&mut conn, user_id, before, limit).await?;

@@ -16,7 +16,7 @@ pub use model::{CATEGORIES, Category, ListingStatus, RawListing, Sort, StatusCom
 use crate::clock::{Millis, to_rfc3339};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldErrors};
-use crate::extract::{decode_cursor, encode_cursor};
+use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// What can go wrong with listings.
 #[derive(Debug, thiserror::Error)]
@@ -259,17 +259,7 @@ pub async fn list(
             message: "存在しないカテゴリです。".into(),
         });
     }
-    let after = match &query.cursor {
-        None => None,
-        Some(c) => {
-            let (key, id) = decode_cursor(c)?;
-            let key: i64 = key.parse().map_err(|_| AppError::BadRequest {
-                code: "invalid_cursor",
-                message: "cursor の値が正しくありません。".into(),
-            })?;
-            Some((key, id))
-        }
-    };
+    let after = decode_key_cursor(query.cursor.as_deref())?;
     let seller_ranks = match query.min_rank.as_deref().filter(|r| !r.is_empty()) {
         None => None,
         Some(r) => Some(model::ranks_at_least(r).ok_or_else(|| {

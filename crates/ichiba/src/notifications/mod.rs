@@ -11,7 +11,7 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
-use crate::extract::{decode_cursor, encode_cursor};
+use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// A notification as shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -83,17 +83,7 @@ pub async fn list(
     user_id: &str,
     cursor: Option<&str>,
 ) -> Result<NotificationPage, AppError> {
-    let before = match cursor {
-        None => None,
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            let at = at.parse::<i64>().map_err(|_| AppError::BadRequest {
-                code: "invalid_cursor",
-                message: "cursor の値が正しくありません。".into(),
-            })?;
-            Some((at, id))
-        }
-    };
+    let before = decode_key_cursor(cursor)?;
     let limit = 30;
     let mut conn = db.pool().acquire().await?;
     let mut rows = store::list(&mut conn, user_id, before, limit).await?;

@@ -13,7 +13,7 @@ use super::{
 use crate::app::AppState;
 use crate::clock::parse_rfc3339;
 use crate::error::{AppError, FieldErrors};
-use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator, decode_cursor, encode_cursor};
+use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator};
 use crate::guard;
 use crate::messages::{MessagePage, MessageView, parse_body};
 
@@ -169,34 +169,16 @@ pub async fn list(
             });
         }
     };
-    let before = match &p.cursor {
-        None => None,
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            Some((
-                at.parse::<i64>().map_err(|_| AppError::BadRequest {
-                    code: "invalid_cursor",
-                    message: "cursor の値が正しくありません。".into(),
-                })?,
-                id,
-            ))
-        }
-    };
-    let limit = 30;
-    let mut conn = state.db.pool().acquire().await?;
-    let mut orders =
-        super::store::orders_of_user(&mut conn, &user.user_id, as_buyer, p.state, before, limit)
-            .await?;
-    let more = orders.len() as i64 > limit;
-    orders.truncate(limit as usize);
-    let next_cursor = match (more, orders.last()) {
-        (true, Some(o)) => Some(encode_cursor(&o.purchased_at.to_string(), &o.id)),
-        _ => None,
-    };
-    Ok(Json(OrderPage {
-        items: orders.iter().map(OrderView::from).collect(),
-        next_cursor,
-    }))
+    Ok(Json(
+        super::list(
+            &state,
+            &user.user_id,
+            as_buyer,
+            p.state,
+            p.cursor.as_deref(),
+        )
+        .await?,
+    ))
 }
 
 /// One order (parties and operators; others 404).
@@ -222,20 +204,8 @@ pub async fn history(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<HistoryList>, AppError> {
-    super::get(&state, &user, &id).await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let items = super::store::events_of(&mut conn, &id)
-        .await?
-        .into_iter()
-        .map(|e| HistoryEntry {
-            at: crate::clock::to_rfc3339(e.at_ms),
-            actor: e.actor,
-            kind: e.kind,
-            detail: serde_json::from_str(&e.detail_json).unwrap_or_default(),
-        })
-        .collect();
     Ok(Json(HistoryList {
-        items,
+        items: super::history(&state, &user, &id).await?,
         next_cursor: None,
     }))
 }
@@ -374,17 +344,7 @@ pub async fn accept(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    let o = super::act(
-        &state,
-        &user,
-        &id,
-        Command::Accept,
-        None,
-        state.clock.now_ms(),
-    )
-    .await?
-    .order;
-    Ok(Json(OrderView::from(&o)))
+    run_command(&state, &user, &id, Command::Accept).await
 }
 
 /// Send the delivery back (差し戻し, once per order); the reason is posted in the talk room.
@@ -478,7 +438,8 @@ pub async fn file_cancel(
     ))
 }
 
-async fn cancel_answer(
+/// Runs a command that carries no body and answers with the order.
+async fn run_command(
     state: &AppState,
     user: &crate::accounts::Identity,
     id: &str,
@@ -499,7 +460,7 @@ pub async fn accept_cancel(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    cancel_answer(&state, &user, &id, Command::AcceptCancel).await
+    run_command(&state, &user, &id, Command::AcceptCancel).await
 }
 
 /// Reject the other party's cancel request: the deal goes on.
@@ -511,7 +472,7 @@ pub async fn reject_cancel(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    cancel_answer(&state, &user, &id, Command::RejectCancel).await
+    run_command(&state, &user, &id, Command::RejectCancel).await
 }
 
 /// Withdraw your own cancel request.
@@ -523,7 +484,7 @@ pub async fn withdraw_cancel(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    cancel_answer(&state, &user, &id, Command::WithdrawCancel).await
+    run_command(&state, &user, &id, Command::WithdrawCancel).await
 }
 
 /// Operator: cancel with a full refund.
@@ -535,7 +496,7 @@ pub async fn operator_cancel(
     Operator(op): Operator,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    cancel_answer(&state, &op, &id, Command::OperatorCancel).await
+    run_command(&state, &op, &id, Command::OperatorCancel).await
 }
 
 /// Operator: complete the order (the seller is paid).
@@ -547,7 +508,7 @@ pub async fn operator_complete(
     Operator(op): Operator,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    cancel_answer(&state, &op, &id, Command::OperatorComplete).await
+    run_command(&state, &op, &id, Command::OperatorComplete).await
 }
 
 /// Operator: settle with a split (partial refund).
@@ -561,7 +522,7 @@ pub async fn operator_settle(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SettleRequest>,
 ) -> Result<Json<OrderView>, AppError> {
-    cancel_answer(
+    run_command(
         &state,
         &op,
         &id,

@@ -416,6 +416,55 @@ pub async fn get(state: &AppState, who: &Identity, order_id: &str) -> Result<Ord
     Ok(order)
 }
 
+/// A page of the caller's orders (as buyer, seller or both), newest first.
+pub async fn list(
+    state: &AppState,
+    user_id: &str,
+    as_buyer: Option<bool>,
+    only: Option<OrderState>,
+    cursor: Option<&str>,
+) -> Result<http::OrderPage, AppError> {
+    let before = crate::extract::decode_key_cursor(cursor)?;
+    let limit = 30;
+    let mut conn = state.db.pool().acquire().await?;
+    let mut orders =
+        store::orders_of_user(&mut conn, user_id, as_buyer, only, before, limit).await?;
+    let more = orders.len() as i64 > limit;
+    orders.truncate(limit as usize);
+    let next_cursor = match (more, orders.last()) {
+        (true, Some(o)) => Some(crate::extract::encode_cursor(
+            &o.purchased_at.to_string(),
+            &o.id,
+        )),
+        _ => None,
+    };
+    Ok(http::OrderPage {
+        items: orders.iter().map(OrderView::from).collect(),
+        next_cursor,
+    })
+}
+
+/// The history of an order the caller may see: due-date changes, cancel requests, operator
+/// actions, oldest first.
+pub async fn history(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+) -> Result<Vec<http::HistoryEntry>, AppError> {
+    get(state, who, order_id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(store::events_of(&mut conn, order_id)
+        .await?
+        .into_iter()
+        .map(|e| http::HistoryEntry {
+            at: crate::clock::to_rfc3339(e.at_ms),
+            actor: e.actor,
+            kind: e.kind,
+            detail: serde_json::from_str(&e.detail_json).unwrap_or_default(),
+        })
+        .collect())
+}
+
 /// The talk room of an order the caller may see.
 pub async fn talk_room(
     state: &AppState,

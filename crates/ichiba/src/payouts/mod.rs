@@ -26,7 +26,7 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldErrors};
 use crate::events::Event;
-use crate::extract::{decode_cursor, encode_cursor};
+use crate::extract::{decode_key_cursor, encode_cursor};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{AccountRef, LedgerError, LedgerStoreError};
 use crate::notifications;
@@ -511,17 +511,7 @@ pub struct PayoutPage {
 
 /// A page of the user's payouts, newest first.
 pub async fn list(db: &Db, user_id: &str, cursor: Option<&str>) -> Result<PayoutPage, AppError> {
-    let before = match cursor {
-        None => None,
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            let at = at.parse::<i64>().map_err(|_| AppError::BadRequest {
-                code: "invalid_cursor",
-                message: "cursor の値が正しくありません。".into(),
-            })?;
-            Some((at, id))
-        }
-    };
+    let before = decode_key_cursor(cursor)?;
     let limit = 50;
     let mut conn = db.pool().acquire().await?;
     let mut rows = store::payouts_of_user(&mut conn, user_id, before, limit).await?;

@@ -13,8 +13,7 @@ use crate::accounts::Identity;
 use crate::app::AppState;
 use crate::clock::{Millis, to_rfc3339};
 use crate::error::AppError;
-use crate::extract::{decode_cursor, encode_cursor};
-use crate::orders::model::Side;
+use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// A review as the public sees it (no private rating).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -280,20 +279,6 @@ fn page(rows: Vec<store::ReviewRow>, limit: i64) -> ReviewPage {
     }
 }
 
-fn cursor(c: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
-    match c {
-        None => Ok(None),
-        Some(c) => {
-            let (at, id) = decode_cursor(c)?;
-            let at = at.parse().map_err(|_| AppError::BadRequest {
-                code: "invalid_cursor",
-                message: "cursor の値が正しくありません。".into(),
-            })?;
-            Ok(Some((at, id)))
-        }
-    }
-}
-
 /// Published reviews about a user.
 pub async fn for_user(
     state: &AppState,
@@ -302,7 +287,7 @@ pub async fn for_user(
 ) -> Result<ReviewPage, AppError> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(page(
-        store::published_for_user(&mut conn, user_id, cursor(c)?, 20).await?,
+        store::published_for_user(&mut conn, user_id, decode_key_cursor(c)?, 20).await?,
         20,
     ))
 }
@@ -315,7 +300,7 @@ pub async fn for_listing(
 ) -> Result<ReviewPage, AppError> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(page(
-        store::published_for_listing(&mut conn, listing_id, cursor(c)?, 20).await?,
+        store::published_for_listing(&mut conn, listing_id, decode_key_cursor(c)?, 20).await?,
         20,
     ))
 }
@@ -352,12 +337,4 @@ pub async fn publish_due(state: &AppState, now: Millis) -> Result<u64, AppError>
         crate::reputation::refresh_seller(&state.db, s, now).await?;
     }
     Ok(sellers.len() as u64)
-}
-
-/// The side of the caller, for handlers.
-pub fn side_label(side: Side) -> &'static str {
-    match side {
-        Side::Buyer => "buyer",
-        Side::Seller => "seller",
-    }
 }
