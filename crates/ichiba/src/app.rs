@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
+        .merge(crate::web::routes(&state))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -235,8 +236,13 @@ async fn api_not_found(uri: Uri) -> Response {
     AppError::NotFound.into_response()
 }
 
-async fn not_found() -> Response {
-    AppError::NotFound.into_response()
+/// Unknown paths: the JSON error under `/api`, the web app's 404 page elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        crate::web::WebError::App(AppError::NotFound).into_response()
+    }
 }
 
 async fn method_not_allowed() -> Response {

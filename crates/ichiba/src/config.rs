@@ -270,6 +270,10 @@ pub struct ServeArgs {
     /// Trust the first address of `X-Forwarded-For` as the client address (behind a reverse proxy).
     #[arg(long, env = "ICHIBA_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Always serve cookies with the `Secure` attribute (set this when users reach ichiba over
+    /// HTTPS, for example behind a TLS-terminating proxy).
+    #[arg(long, env = "ICHIBA_SECURE_COOKIES")]
+    pub secure_cookies: bool,
     /// The paying side of Zengin payout files (operator API).
     #[command(flatten)]
     pub zengin: ZenginArgs,
@@ -330,6 +334,8 @@ pub struct Config {
     pub dev_clock: bool,
     /// Whether `X-Forwarded-For` is trusted.
     pub trust_forwarded_for: bool,
+    /// Whether the web app's cookies carry `Secure`.
+    pub secure_cookies: bool,
     /// The paying side of Zengin payout files (validated at start-up by `from_serve`).
     pub zengin: ZenginSettings,
 }
@@ -346,6 +352,7 @@ impl Config {
             database,
             dev_clock: false,
             trust_forwarded_for: false,
+            secure_cookies: false,
             zengin: ZenginSettings::default(),
         })
     }
@@ -355,6 +362,7 @@ impl Config {
         let mut config = Self::from_storage(&args.storage)?;
         config.dev_clock = args.dev_clock;
         config.trust_forwarded_for = args.trust_forwarded_for;
+        config.secure_cookies = args.secure_cookies;
         config.zengin = ZenginSettings::from(&args.zengin);
         config.zengin.requester()?;
         Ok(config)

@@ -173,6 +173,14 @@ impl AppError {
         }
     }
 
+    /// The Japanese explanation shown to the user (the `message` of the JSON body).
+    pub fn message(&self) -> String {
+        self.body()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The JSON body `{"error": {...}}`.
     pub fn body(&self) -> Value {
         let (code, message, details): (&str, String, Value) = match self {

@@ -50,6 +50,27 @@ pub fn from_headers(
     }))
 }
 
+impl IdempotencyKey {
+    /// The key of a web form: a one-time value rendered into the form, so a second click or a
+    /// resubmitted page repeats nothing. `None` for a missing or malformed value.
+    pub fn for_form(
+        user_id: &str,
+        scope: &'static str,
+        key: &str,
+        request: &serde_json::Value,
+    ) -> Option<IdempotencyKey> {
+        let key = key.trim();
+        (!key.is_empty() && key.len() <= 200 && key.bytes().all(|b| b.is_ascii_graphic())).then(
+            || IdempotencyKey {
+                user_id: user_id.to_string(),
+                scope,
+                key: format!("form:{key}"),
+                request_hash: hex::encode(Sha256::digest(request.to_string().as_bytes())),
+            },
+        )
+    }
+}
+
 /// The stored response of an earlier request with this key, or a 409 when the body differs.
 pub async fn replay(
     conn: &mut AnyConnection,

@@ -27,3 +27,4 @@ pub mod payouts;
 pub mod reputation;
 pub mod reviews;
 pub mod templates;
+pub mod web;

@@ -79,11 +79,8 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<UserCreated>), AppError> {
-    let name = [("display_name", body.display_name.as_str())];
-    guard::screen(&state, None, &guard::Context::Profile, &name).await?;
-    let profile = super::register(
-        &state.db,
-        state.clock.now_ms(),
+    let profile = super::sign_up(
+        &state,
         Registration {
             email: body.email,
             password: body.password,
@@ -159,24 +156,8 @@ pub async fn update_me(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, AppError> {
-    guard::ensure_allowed(&state, &user.user_id, guard::Activity::ProfileEdit).await?;
-    let mut fields = vec![];
-    if let Some(n) = &body.display_name {
-        fields.push(("display_name", n.as_str()));
-    }
-    if let Some(b) = &body.bio {
-        fields.push(("bio", b.as_str()));
-    }
-    guard::screen(
+    let profile = super::edit_profile(
         &state,
-        Some(&user.user_id),
-        &guard::Context::Profile,
-        &fields,
-    )
-    .await?;
-    let profile = super::update_profile(
-        &state.db,
-        state.clock.now_ms(),
         &user.user_id,
         body.display_name.as_deref(),
         body.bio.as_deref(),

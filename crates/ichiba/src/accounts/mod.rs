@@ -86,6 +86,37 @@ pub struct Session {
     pub user_id: String,
 }
 
+/// Signs a new user up: the display name passes the contact guard, then [`register`].
+pub async fn sign_up(
+    state: &crate::app::AppState,
+    input: Registration,
+) -> Result<Profile, AppError> {
+    let name = [("display_name", input.display_name.as_str())];
+    crate::guard::screen(state, None, &crate::guard::Context::Profile, &name).await?;
+    Ok(register(&state.db, state.clock.now_ms(), input).await?)
+}
+
+/// Edits the caller's profile: refused while restricted, screened by the contact guard, then
+/// [`update_profile`].
+pub async fn edit_profile(
+    state: &crate::app::AppState,
+    user_id: &str,
+    display_name: Option<&str>,
+    bio: Option<&str>,
+) -> Result<Profile, AppError> {
+    use crate::guard;
+    guard::ensure_allowed(state, user_id, guard::Activity::ProfileEdit).await?;
+    let mut fields = vec![];
+    if let Some(n) = display_name {
+        fields.push(("display_name", n));
+    }
+    if let Some(b) = bio {
+        fields.push(("bio", b));
+    }
+    guard::screen(state, Some(user_id), &guard::Context::Profile, &fields).await?;
+    Ok(update_profile(&state.db, state.clock.now_ms(), user_id, display_name, bio).await?)
+}
+
 /// Creates an account. Errors: `Invalid` with every field error, `EmailTaken`.
 pub async fn register(db: &Db, now: Millis, input: Registration) -> Result<Profile, AccountError> {
     let mut errors = FieldErrors::new();

@@ -84,6 +84,11 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (row, bytes) = super::open(&state.db, &state.config.data_dir, &user.user_id, &id).await?;
+    file_response(row, bytes)
+}
+
+/// The download response of a stored file: always an attachment, never rendered inline.
+pub fn file_response(row: super::store::AttachmentRow, bytes: Vec<u8>) -> Result<Response, AppError> {
     let encoded: String = row
         .filename
         .bytes()

@@ -76,8 +76,15 @@ pub async fn events(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    stream(&state, user.user_id)
+}
+
+/// The event stream of one user (the API's `/api/v1/events` and the web app's `/events`).
+pub fn stream(
+    state: &AppState,
+    user_id: String,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>> {
     let mut rx = state.hub.subscribe();
-    let user_id = user.user_id;
     let stream = async_stream::stream! {
         // The first event tells the client the stream is live (and lets tests wait for it).
         yield Ok(SseEvent::default().event("ready").data("{}"));

@@ -8,14 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    CancelReason, CancelRequestView, Command, OrderState, OrderView, Post, PurchaseRequest,
+    CancelRequestView, Command, OrderState, OrderView, PurchaseRequest,
 };
 use crate::app::AppState;
 use crate::clock::parse_rfc3339;
 use crate::error::{AppError, FieldErrors};
 use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator};
 use crate::guard;
-use crate::messages::{MessagePage, MessageView, parse_body};
+use crate::messages::{MessagePage, MessageView};
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -237,28 +237,8 @@ pub async fn post_message(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MessageRequest>,
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
-    let text = parse_body(&body.body)?;
-    let context = guard::Context::OrderMessage {
-        order_id: id.clone(),
-    };
-    guard::screen(
-        &state,
-        Some(&user.user_id),
-        &context,
-        &[("body", text.as_str())],
-    )
-    .await?;
-    let now = state.clock.now_ms();
-    let post = Post {
-        kind: "text",
-        body: text.as_str().to_string(),
-        attachment_ids: body.attachment_ids,
-    };
-    let acted = super::act(&state, &user, &id, Command::PostMessage, Some(post), now).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(acted.message.ok_or(AppError::NotFound)?),
-    ))
+    let message = super::post_text(&state, &user, &id, &body.body, body.attachment_ids).await?;
+    Ok((StatusCode::CREATED, Json(message)))
 }
 
 /// Change the due date (seller only; the buyer is notified and the change is kept in history).
@@ -305,32 +285,7 @@ pub async fn deliver(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<MessageRequest>,
 ) -> Result<(StatusCode, Json<OrderView>), AppError> {
-    let text = parse_body(&body.body)?;
-    let context = guard::Context::Delivery {
-        order_id: id.clone(),
-    };
-    guard::screen(
-        &state,
-        Some(&user.user_id),
-        &context,
-        &[("body", text.as_str())],
-    )
-    .await?;
-    let post = Post {
-        kind: "delivery",
-        body: text.as_str().to_string(),
-        attachment_ids: body.attachment_ids,
-    };
-    let o = super::act(
-        &state,
-        &user,
-        &id,
-        Command::Deliver,
-        Some(post),
-        state.clock.now_ms(),
-    )
-    .await?
-    .order;
+    let o = super::deliver(&state, &user, &id, &body.body, body.attachment_ids).await?;
     Ok((StatusCode::CREATED, Json(OrderView::from(&o))))
 }
 
@@ -358,32 +313,7 @@ pub async fn send_back(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SendBackRequest>,
 ) -> Result<Json<OrderView>, AppError> {
-    let reason = parse_body(&body.reason)?;
-    let context = guard::Context::SendBack {
-        order_id: id.clone(),
-    };
-    guard::screen(
-        &state,
-        Some(&user.user_id),
-        &context,
-        &[("reason", reason.as_str())],
-    )
-    .await?;
-    let post = Post {
-        kind: "text",
-        body: format!("【差し戻し】{}", reason.as_str()),
-        attachment_ids: vec![],
-    };
-    let o = super::act(
-        &state,
-        &user,
-        &id,
-        Command::SendBack,
-        Some(post),
-        state.clock.now_ms(),
-    )
-    .await?
-    .order;
+    let o = super::send_back(&state, &user, &id, &body.reason).await?;
     Ok(Json(OrderView::from(&o)))
 }
 
@@ -398,39 +328,8 @@ pub async fn file_cancel(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CancelRequestBody>,
 ) -> Result<(StatusCode, Json<CancelRequestView>), AppError> {
-    let Some(reason) = CancelReason::parse(&body.reason_code) else {
-        let mut f = FieldErrors::new();
-        f.add(
-            "reason_code",
-            "unknown_reason",
-            "キャンセル理由が正しくありません。",
-        );
-        return Err(f.into());
-    };
-    let note = body.note.unwrap_or_default().trim().to_string();
-    if note.chars().count() > 1000 {
-        let mut f = FieldErrors::new();
-        f.add("note", "too_long", "補足は1000文字以内で入力してください。");
-        return Err(f.into());
-    }
-    let context = guard::Context::CancelNote {
-        order_id: id.clone(),
-    };
-    guard::screen(
-        &state,
-        Some(&user.user_id),
-        &context,
-        &[("note", note.as_str())],
-    )
-    .await?;
-    let command = Command::FileCancel {
-        request_id: crate::db::new_id(),
-        reason,
-        note,
-    };
-    let o = super::act(&state, &user, &id, command, None, state.clock.now_ms())
-        .await?
-        .order;
+    let o = super::file_cancel(&state, &user, &id, &body.reason_code, body.note.as_deref())
+        .await?;
     let req = o.pending_cancel.as_ref().ok_or(AppError::NotFound)?;
     Ok((
         StatusCode::CREATED,

@@ -406,6 +406,112 @@ pub async fn fire_timer(
     Ok(true)
 }
 
+/// Posts a message in the talk room after the contact guard passed it. The seller's first
+/// message starts the work (作業中).
+pub async fn post_text(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    body: &str,
+    attachment_ids: Vec<String>,
+) -> Result<messages::MessageView, AppError> {
+    let text = messages::parse_body(body)?;
+    let context = crate::guard::Context::OrderMessage {
+        order_id: order_id.to_string(),
+    };
+    crate::guard::screen(state, Some(&who.user_id), &context, &[("body", text.as_str())]).await?;
+    let post = Post {
+        kind: "text",
+        body: text.as_str().to_string(),
+        attachment_ids,
+    };
+    let now = state.clock.now_ms();
+    let acted = act(state, who, order_id, Command::PostMessage, Some(post), now).await?;
+    acted.message.ok_or(AppError::NotFound)
+}
+
+/// The formal delivery (正式な納品) after the contact guard passed its text; the buyer's 72 hours
+/// start.
+pub async fn deliver(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    body: &str,
+    attachment_ids: Vec<String>,
+) -> Result<Order, AppError> {
+    let text = messages::parse_body(body)?;
+    let context = crate::guard::Context::Delivery {
+        order_id: order_id.to_string(),
+    };
+    crate::guard::screen(state, Some(&who.user_id), &context, &[("body", text.as_str())]).await?;
+    let post = Post {
+        kind: "delivery",
+        body: text.as_str().to_string(),
+        attachment_ids,
+    };
+    let now = state.clock.now_ms();
+    Ok(act(state, who, order_id, Command::Deliver, Some(post), now).await?.order)
+}
+
+/// Sends the delivery back (差し戻し) with a reason, posted in the talk room.
+pub async fn send_back(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    reason: &str,
+) -> Result<Order, AppError> {
+    let reason = messages::parse_body(reason)?;
+    let context = crate::guard::Context::SendBack {
+        order_id: order_id.to_string(),
+    };
+    crate::guard::screen(state, Some(&who.user_id), &context, &[("reason", reason.as_str())])
+        .await?;
+    let post = Post {
+        kind: "text",
+        body: format!("【差し戻し】{}", reason.as_str()),
+        attachment_ids: vec![],
+    };
+    let now = state.clock.now_ms();
+    Ok(act(state, who, order_id, Command::SendBack, Some(post), now).await?.order)
+}
+
+/// Files a cancel request (the other party has 24 hours to answer); the note passes the contact
+/// guard first.
+pub async fn file_cancel(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    reason_code: &str,
+    note: Option<&str>,
+) -> Result<Order, AppError> {
+    let mut f = crate::error::FieldErrors::new();
+    let reason = CancelReason::parse(reason_code);
+    if reason.is_none() {
+        f.add(
+            "reason_code",
+            "unknown_reason",
+            "キャンセル理由が正しくありません。",
+        );
+    }
+    let note = note.unwrap_or_default().trim().to_string();
+    if note.chars().count() > 1000 {
+        f.add("note", "too_long", "補足は1000文字以内で入力してください。");
+    }
+    let Some(reason) = reason.filter(|_| f.is_empty()) else {
+        return Err(f.into());
+    };
+    let context = crate::guard::Context::CancelNote {
+        order_id: order_id.to_string(),
+    };
+    crate::guard::screen(state, Some(&who.user_id), &context, &[("note", note.as_str())]).await?;
+    let command = Command::FileCancel {
+        request_id: new_id(),
+        reason,
+        note,
+    };
+    Ok(act(state, who, order_id, command, None, state.clock.now_ms()).await?.order)
+}
+
 /// An order the caller may see (party or operator), else 404.
 pub async fn get(state: &AppState, who: &Identity, order_id: &str) -> Result<Order, AppError> {
     let mut conn = state.db.pool().acquire().await?;

@@ -183,21 +183,22 @@ impl CancelReason {
         }
     }
 
+    /// Every reason, in the order a form lists them.
+    pub const ALL: [CancelReason; 9] = [
+        CancelReason::DuplicatePurchase,
+        CancelReason::SwitchService,
+        CancelReason::BuyerUnreachable,
+        CancelReason::BuyerReason,
+        CancelReason::SellerReason,
+        CancelReason::ScheduleMismatch,
+        CancelReason::SellerUnresponsive,
+        CancelReason::NoFirstReply,
+        CancelReason::Operator,
+    ];
+
     /// Parses a stored or submitted code.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            CancelReason::DuplicatePurchase,
-            CancelReason::SwitchService,
-            CancelReason::BuyerUnreachable,
-            CancelReason::BuyerReason,
-            CancelReason::SellerReason,
-            CancelReason::ScheduleMismatch,
-            CancelReason::SellerUnresponsive,
-            CancelReason::NoFirstReply,
-            CancelReason::Operator,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        CancelReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
     /// Japanese label.

@@ -24,6 +24,19 @@ pub struct PolicyView {
     pub cancel_reply_hours: i64,
 }
 
+impl From<&super::policy::Policy> for PolicyView {
+    fn from(p: &super::policy::Policy) -> Self {
+        PolicyView {
+            first_reply_hours: p.first_reply_hours,
+            accept_hours: p.accept_hours,
+            commission_rate: percent(p.commission_bp),
+            buyer_fee_rate: percent(p.buyer_fee_bp),
+            room_max_days: p.room_max_days,
+            cancel_reply_hours: p.cancel_reply_hours,
+        }
+    }
+}
+
 /// How an order was cancelled.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CancellationView {
@@ -149,14 +162,7 @@ impl From<&Order> for OrderView {
                 .as_ref()
                 .map(|r| CancelRequestView::new(&o.id, r)),
             settlement_seller_yen: o.settlement_seller_yen,
-            policy: PolicyView {
-                first_reply_hours: o.policy.first_reply_hours,
-                accept_hours: o.policy.accept_hours,
-                commission_rate: percent(o.policy.commission_bp),
-                buyer_fee_rate: percent(o.policy.buyer_fee_bp),
-                room_max_days: o.policy.room_max_days,
-                cancel_reply_hours: o.policy.cancel_reply_hours,
-            },
+            policy: PolicyView::from(&o.policy),
         }
     }
 }

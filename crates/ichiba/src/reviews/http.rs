@@ -74,17 +74,18 @@ pub async fn submit(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReviewRequest>,
 ) -> Result<(StatusCode, Json<PrivateReviewView>), AppError> {
-    let input = super::model::parse(body.public_rating, &body.comment, body.private_rating)?;
-    guard::screen(
+    let review = super::write(
         &state,
-        Some(&user.user_id),
-        &guard::Context::Review,
-        &[("comment", &input.comment)],
+        &user,
+        &id,
+        body.public_rating,
+        &body.comment,
+        body.private_rating,
     )
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(super::submit(&state, &user, &id, input).await?),
+        Json(review),
     ))
 }
 

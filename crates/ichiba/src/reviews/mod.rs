@@ -110,6 +110,27 @@ fn private_view(r: &store::ReviewRow) -> PrivateReviewView {
 
 /// Writes the caller's review of the other party. Publishes both reviews when the other side is
 /// already in or can no longer review.
+/// Parses a review as submitted, passes its comment through the contact guard and
+/// [`submit`]s it.
+pub async fn write(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+    public_rating: i64,
+    comment: &str,
+    private_rating: i64,
+) -> Result<PrivateReviewView, AppError> {
+    let input = model::parse(public_rating, comment, private_rating)?;
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &crate::guard::Context::Review,
+        &[("comment", &input.comment)],
+    )
+    .await?;
+    submit(state, who, order_id, input).await
+}
+
 pub async fn submit(
     state: &AppState,
     who: &Identity,

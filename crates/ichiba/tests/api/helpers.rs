@@ -75,6 +75,7 @@ impl TestApp {
             database,
             dev_clock: true,
             trust_forwarded_for: false,
+            secure_cookies: false,
             zengin: Default::default(),
         };
         adjust(&mut config);
