@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: every unit and property test, the integration suite on SQLite,
 # then the integration suite again on PostgreSQL (installed and started by ensure-postgres.sh when
-# missing). Under CI=true a PostgreSQL that cannot be reached fails the run instead of skipping.
+# missing), then the browser tests of the web app (scripts/e2e.sh). Under CI=true a PostgreSQL that
+# cannot be reached fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +19,6 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "== PostgreSQL unreachable: skipped the PostgreSQL run (required under CI=true)" >&2
 fi
+
+echo "== browser tests (headless Chromium; installed by scripts/ensure-browser.sh when missing)"
+bash scripts/e2e.sh

@@ -88,7 +88,10 @@ pub async fn download(
 }
 
 /// The download response of a stored file: always an attachment, never rendered inline.
-pub fn file_response(row: super::store::AttachmentRow, bytes: Vec<u8>) -> Result<Response, AppError> {
+pub fn file_response(
+    row: super::store::AttachmentRow,
+    bytes: Vec<u8>,
+) -> Result<Response, AppError> {
     let encoded: String = row
         .filename
         .bytes()

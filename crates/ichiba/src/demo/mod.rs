@@ -216,6 +216,8 @@ async fn ensure_user(
             let id = crate::db::new_id();
             accounts::store::insert_user(&mut tx, &id, email, hash, name, now).await?;
             accounts::store::update_profile(&mut tx, &id, name, bio, now).await?;
+            // Every account starts with the standard 定型文, as a registration does.
+            crate::templates::store::seed_standard(&mut tx, &id, now).await?;
             summary.created_users += 1;
             id
         }

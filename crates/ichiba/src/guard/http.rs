@@ -101,21 +101,8 @@ pub async fn decide(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecideRequest>,
 ) -> Result<Json<AppealView>, AppError> {
-    let allow = match body.decision.as_str() {
-        "allow" => true,
-        "uphold" => false,
-        _ => {
-            let mut f = crate::error::FieldErrors::new();
-            f.add(
-                "decision",
-                "invalid",
-                "decision は allow または uphold を指定してください。",
-            );
-            return Err(f.into());
-        }
-    };
     Ok(Json(
-        super::decide(&state, &op, &id, allow, &body.note).await?,
+        super::decide_named(&state, &op, &id, &body.decision, &body.note).await?,
     ))
 }
 

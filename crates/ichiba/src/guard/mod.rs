@@ -475,3 +475,134 @@ pub async fn lift(
     hub.publish([event]);
     Ok(n)
 }
+
+/// An operator's decision given by name, as the API and the operator console submit it:
+/// `allow` or `uphold` (anything else is a 422 on the field `decision`). See [`decide`].
+pub async fn decide_named(
+    state: &AppState,
+    operator: &Identity,
+    id: &str,
+    decision: &str,
+    note: &str,
+) -> Result<AppealView, AppError> {
+    let allow = match decision {
+        "allow" => true,
+        "uphold" => false,
+        _ => {
+            let mut f = crate::error::FieldErrors::new();
+            f.add(
+                "decision",
+                "invalid",
+                "decision は allow または uphold を指定してください。",
+            );
+            return Err(f.into());
+        }
+    };
+    decide(state, operator, id, allow, note).await
+}
+
+/// A sanction in force, as the operators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SanctionView {
+    /// Id.
+    pub id: String,
+    /// The sanctioned user.
+    pub user_id: String,
+    /// Their display name.
+    pub user_name: String,
+    /// `restriction` or `suspension`.
+    pub kind: String,
+    /// 利用制限 or アカウント停止.
+    pub kind_label: String,
+    /// Japanese explanation given to the user.
+    pub reason: String,
+    /// When it started.
+    pub starts_at: String,
+    /// When a restriction ends; `null` for a suspension (until lifted).
+    pub until_at: Option<String>,
+}
+
+fn sanction_kind_label(kind: &str) -> &'static str {
+    if kind == "suspension" {
+        "アカウント停止"
+    } else {
+        "利用制限"
+    }
+}
+
+/// Every sanction in force (operators): suspensions first, then newest first, at most 500.
+pub async fn sanctions_in_force(db: &Db, now: Millis) -> Result<Vec<SanctionView>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    Ok(store::sanctions_in_force(&mut conn, now, 500)
+        .await?
+        .into_iter()
+        .map(|r| SanctionView {
+            kind_label: sanction_kind_label(&r.kind).into(),
+            id: r.id,
+            user_id: r.user_id,
+            user_name: r.display_name,
+            kind: r.kind,
+            reason: r.reason,
+            starts_at: to_rfc3339(r.starts_at_ms),
+            until_at: r.until_at_ms.map(to_rfc3339),
+        })
+        .collect())
+}
+
+/// The sanctions in force of one user (operators); 404 for an unknown user.
+pub async fn sanctions_of(
+    db: &Db,
+    user_id: &str,
+    now: Millis,
+) -> Result<Vec<SanctionView>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let user = crate::accounts::store::user_by_id(&mut conn, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(store::active_sanctions(&mut conn, user_id, now)
+        .await?
+        .into_iter()
+        .map(|s| SanctionView {
+            kind_label: sanction_kind_label(&s.kind).into(),
+            id: s.id,
+            user_id: user.id.clone(),
+            user_name: user.display_name.clone(),
+            kind: s.kind,
+            reason: s.reason,
+            starts_at: to_rfc3339(s.starts_at_ms),
+            until_at: s.until_at_ms.map(to_rfc3339),
+        })
+        .collect())
+}
+
+/// [`lift`] by an operator with a note (at most 1,000 characters) kept in the audit log next to
+/// the lift. Returns how many sanctions were lifted.
+pub async fn lift_noted(
+    state: &AppState,
+    operator: &Identity,
+    user_id: &str,
+    note: &str,
+) -> Result<u64, AppError> {
+    let note = note.trim();
+    if note.chars().count() > 1000 {
+        let mut f = crate::error::FieldErrors::new();
+        f.add("note", "too_long", "メモは1000文字以内で入力してください。");
+        return Err(f.into());
+    }
+    let now = state.clock.now_ms();
+    let lifted = lift(&state.db, &state.hub, Some(&operator.user_id), user_id, now).await?;
+    if !note.is_empty() {
+        let mut tx = state.db.begin().await?;
+        store::audit(
+            &mut tx,
+            Some(&operator.user_id),
+            "lift_sanctions_note",
+            Some(user_id),
+            &json!({"lifted": lifted, "note": note}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(lifted)
+}

@@ -277,3 +277,36 @@ pub async fn decide_appeal(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// A sanction in force with the user it applies to (the operators' list).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SanctionInForceRow {
+    pub id: String,
+    pub user_id: String,
+    pub display_name: String,
+    pub kind: String,
+    pub reason: String,
+    pub starts_at_ms: i64,
+    pub until_at_ms: Option<i64>,
+}
+
+/// Every sanction in force at `now` (same rule as [`active_sanctions`]), suspensions first, then
+/// newest first.
+pub async fn sanctions_in_force(
+    conn: &mut AnyConnection,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<SanctionInForceRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.user_id, u.display_name, s.kind, s.reason, s.starts_at_ms, s.until_at_ms \
+         FROM sanctions s JOIN users u ON u.id = s.user_id \
+         WHERE s.lifted_at_ms IS NULL AND s.starts_at_ms <= $1 \
+           AND (s.until_at_ms IS NULL OR s.until_at_ms > $1) \
+         ORDER BY CASE s.kind WHEN 'suspension' THEN 0 ELSE 1 END, s.starts_at_ms DESC, s.id \
+         LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

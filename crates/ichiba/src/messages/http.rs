@@ -11,7 +11,6 @@ use super::{DirectThreadView, MessageView};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiQuery, CurrentUser};
-use crate::guard;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -68,25 +67,12 @@ pub async fn send(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<DirectMessageRequest>,
 ) -> Result<(StatusCode, Json<MessageView>), AppError> {
-    guard::ensure_allowed(&state, &user.user_id, guard::Activity::DirectMessage).await?;
-    let context = guard::Context::DirectMessage {
-        to_user_id: body.to_user_id.clone(),
-    };
-    guard::screen(
+    let view = super::send_direct_checked(
         &state,
-        Some(&user.user_id),
-        &context,
-        &[("body", &body.body)],
-    )
-    .await?;
-    let view = super::send_direct(
-        &state.db,
-        &state.hub,
         &user.user_id,
         &body.to_user_id,
         &body.body,
         &body.attachment_ids,
-        state.clock.now_ms(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(view)))

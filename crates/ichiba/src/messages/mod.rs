@@ -350,3 +350,41 @@ pub async fn direct_thread_for(
     let view = thread_view(&mut conn, &t, user_id).await?;
     Ok((t, view))
 }
+
+/// Sends a direct message the way its author asked for it, for the API and the web app alike:
+/// refused while a sanction blocks direct messages (429 `restricted` / 403
+/// `account_suspended`), screened by the contact guard (a block is recorded and comes back as the
+/// 422 `off_platform_contact` with the findings), then sent with [`send_direct`].
+pub async fn send_direct_checked(
+    state: &crate::app::AppState,
+    from: &str,
+    to: &str,
+    body: &str,
+    attachment_ids: &[String],
+) -> Result<MessageView, AppError> {
+    crate::guard::ensure_allowed(state, from, crate::guard::Activity::DirectMessage).await?;
+    let context = crate::guard::Context::DirectMessage {
+        to_user_id: to.to_string(),
+    };
+    crate::guard::screen(state, Some(from), &context, &[("body", body)]).await?;
+    send_direct(
+        &state.db,
+        &state.hub,
+        from,
+        to,
+        body,
+        attachment_ids,
+        state.clock.now_ms(),
+    )
+    .await
+}
+
+/// The direct-message thread of two users, if they have written to each other.
+pub async fn direct_thread_between(
+    db: &Db,
+    a: &str,
+    b: &str,
+) -> Result<Option<ThreadRow>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    Ok(store::direct_thread(&mut conn, a, b).await?)
+}

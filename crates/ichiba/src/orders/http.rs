@@ -7,9 +7,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{
-    CancelRequestView, Command, OrderState, OrderView, PurchaseRequest,
-};
+use super::{CancelRequestView, Command, OrderState, OrderView, PurchaseRequest};
 use crate::app::AppState;
 use crate::clock::parse_rfc3339;
 use crate::error::{AppError, FieldErrors};
@@ -328,8 +326,7 @@ pub async fn file_cancel(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CancelRequestBody>,
 ) -> Result<(StatusCode, Json<CancelRequestView>), AppError> {
-    let o = super::file_cancel(&state, &user, &id, &body.reason_code, body.note.as_deref())
-        .await?;
+    let o = super::file_cancel(&state, &user, &id, &body.reason_code, body.note.as_deref()).await?;
     let req = o.pending_cancel.as_ref().ok_or(AppError::NotFound)?;
     Ok((
         StatusCode::CREATED,

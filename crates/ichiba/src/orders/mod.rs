@@ -419,7 +419,13 @@ pub async fn post_text(
     let context = crate::guard::Context::OrderMessage {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(state, Some(&who.user_id), &context, &[("body", text.as_str())]).await?;
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &context,
+        &[("body", text.as_str())],
+    )
+    .await?;
     let post = Post {
         kind: "text",
         body: text.as_str().to_string(),
@@ -443,14 +449,22 @@ pub async fn deliver(
     let context = crate::guard::Context::Delivery {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(state, Some(&who.user_id), &context, &[("body", text.as_str())]).await?;
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &context,
+        &[("body", text.as_str())],
+    )
+    .await?;
     let post = Post {
         kind: "delivery",
         body: text.as_str().to_string(),
         attachment_ids,
     };
     let now = state.clock.now_ms();
-    Ok(act(state, who, order_id, Command::Deliver, Some(post), now).await?.order)
+    Ok(act(state, who, order_id, Command::Deliver, Some(post), now)
+        .await?
+        .order)
 }
 
 /// Sends the delivery back (差し戻し) with a reason, posted in the talk room.
@@ -464,15 +478,24 @@ pub async fn send_back(
     let context = crate::guard::Context::SendBack {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(state, Some(&who.user_id), &context, &[("reason", reason.as_str())])
-        .await?;
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &context,
+        &[("reason", reason.as_str())],
+    )
+    .await?;
     let post = Post {
         kind: "text",
         body: format!("【差し戻し】{}", reason.as_str()),
         attachment_ids: vec![],
     };
     let now = state.clock.now_ms();
-    Ok(act(state, who, order_id, Command::SendBack, Some(post), now).await?.order)
+    Ok(
+        act(state, who, order_id, Command::SendBack, Some(post), now)
+            .await?
+            .order,
+    )
 }
 
 /// Files a cancel request (the other party has 24 hours to answer); the note passes the contact
@@ -503,13 +526,23 @@ pub async fn file_cancel(
     let context = crate::guard::Context::CancelNote {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(state, Some(&who.user_id), &context, &[("note", note.as_str())]).await?;
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &context,
+        &[("note", note.as_str())],
+    )
+    .await?;
     let command = Command::FileCancel {
         request_id: new_id(),
         reason,
         note,
     };
-    Ok(act(state, who, order_id, command, None, state.clock.now_ms()).await?.order)
+    Ok(
+        act(state, who, order_id, command, None, state.clock.now_ms())
+            .await?
+            .order,
+    )
 }
 
 /// An order the caller may see (party or operator), else 404.

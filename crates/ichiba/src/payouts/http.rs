@@ -11,7 +11,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::bank::BankAccountInput;
-use super::batch::{self, SettleReport};
+use super::batch::SettleReport;
 use super::points::{self, Converted};
 use super::{BankAccountView, PayoutPage, PayoutView};
 use crate::app::AppState;
@@ -265,9 +265,7 @@ pub async fn export(
     Operator(op): Operator,
     ApiJson(body): ApiJson<ExportRequest>,
 ) -> Result<Response, AppError> {
-    let pay_date = batch::parse_pay_date(&body.pay_date)?;
-    let now = state.clock.now_ms();
-    let b = batch::export(&state.db, &state.config.zengin, pay_date, &op.user_id, now).await?;
+    let b = super::export_batch(&state, &op.user_id, &body.pay_date).await?;
     Ok(file_response(
         &b.file_name(),
         &b.id,
@@ -288,17 +286,9 @@ pub async fn settle(
     _operator: Operator,
     ApiJson(body): ApiJson<SettleRequest>,
 ) -> Result<Json<SettleReport>, AppError> {
-    let now = state.clock.now_ms();
-    let (report, events) = batch::settle(
-        &state.db,
-        &body.paid,
-        &body.failed,
-        body.reason.as_deref(),
-        now,
-    )
-    .await?;
-    state.hub.publish(events);
-    Ok(Json(report))
+    Ok(Json(
+        super::settle_batch(&state, &body.paid, &body.failed, body.reason.as_deref()).await?,
+    ))
 }
 
 /// An exported batch and its payouts (operators).
@@ -311,16 +301,7 @@ pub async fn batch_detail(
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<BatchView>, AppError> {
-    let (b, payouts) = batch::batch(&state.db, &id).await?;
-    Ok(Json(BatchView {
-        id: b.id,
-        pay_date: b.pay_date,
-        payout_count: b.payout_count,
-        total_yen: b.total_yen,
-        created_at: crate::clock::to_rfc3339(b.created_at_ms),
-        created_by: b.created_by,
-        payouts,
-    }))
+    Ok(Json(super::batch_view(&state.db, &id).await?))
 }
 
 /// Download an exported batch's Zengin file again (operators).
@@ -334,17 +315,12 @@ pub async fn batch_file(
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (b, payouts) = batch::batch(&state.db, &id).await?;
-    let name = format!(
-        "zengin-{}-{}.txt",
-        b.pay_date.replace('-', ""),
-        &b.id[b.id.len().saturating_sub(8)..]
-    );
+    let f = super::batch_file(&state.db, &id).await?;
     Ok(file_response(
-        &name,
-        &b.id,
-        payouts.len(),
-        b.total_yen,
-        b.file_bytes,
+        &f.name,
+        &f.batch_id,
+        f.payout_count,
+        f.total_yen,
+        f.bytes,
     ))
 }

@@ -526,3 +526,155 @@ pub async fn list(db: &Db, user_id: &str, cursor: Option<&str>) -> Result<Payout
         next_cursor,
     })
 }
+
+/// Exports a batch for a pay date written `YYYY-MM-DD` (operators: the API and the console). See
+/// [`batch::parse_pay_date`] and [`batch::export`].
+pub async fn export_batch(
+    state: &AppState,
+    operator_id: &str,
+    pay_date: &str,
+) -> Result<batch::Exported, AppError> {
+    let pay_date = batch::parse_pay_date(pay_date)?;
+    let now = state.clock.now_ms();
+    batch::export(&state.db, &state.config.zengin, pay_date, operator_id, now).await
+}
+
+/// Records the bank's result (operators) and publishes the sellers' notifications. See
+/// [`batch::settle`].
+pub async fn settle_batch(
+    state: &AppState,
+    paid: &[String],
+    failed: &[String],
+    reason: Option<&str>,
+) -> Result<batch::SettleReport, AppError> {
+    let now = state.clock.now_ms();
+    let (report, events) = batch::settle(&state.db, paid, failed, reason, now).await?;
+    state.hub.publish(events);
+    Ok(report)
+}
+
+/// An exported batch with its payouts (operators).
+pub async fn batch_view(db: &Db, id: &str) -> Result<http::BatchView, AppError> {
+    let (b, payouts) = batch::batch(db, id).await?;
+    Ok(http::BatchView {
+        id: b.id,
+        pay_date: b.pay_date,
+        payout_count: b.payout_count,
+        total_yen: b.total_yen,
+        created_at: to_rfc3339(b.created_at_ms),
+        created_by: b.created_by,
+        payouts,
+    })
+}
+
+/// A stored Zengin file, ready to download again.
+#[derive(Debug, Clone)]
+pub struct BatchFile {
+    /// The file name offered (`zengin-YYYYMMDD-<last 8 of the id>.txt`).
+    pub name: String,
+    /// The batch.
+    pub batch_id: String,
+    /// Transfers in the file.
+    pub payout_count: usize,
+    /// Their sum.
+    pub total_yen: i64,
+    /// The file (Shift_JIS, CRLF).
+    pub bytes: Vec<u8>,
+}
+
+/// The Zengin file of an exported batch (operators); 404 for an unknown batch.
+pub async fn batch_file(db: &Db, id: &str) -> Result<BatchFile, AppError> {
+    let (b, payouts) = batch::batch(db, id).await?;
+    let name = format!(
+        "zengin-{}-{}.txt",
+        b.pay_date.replace('-', ""),
+        &b.id[b.id.len().saturating_sub(8)..]
+    );
+    Ok(BatchFile {
+        name,
+        payout_count: payouts.len(),
+        batch_id: b.id,
+        total_yen: b.total_yen,
+        bytes: b.file_bytes,
+    })
+}
+
+/// A payout in the operators' queue, with its seller.
+#[derive(Debug, Clone)]
+pub struct QueuedPayout {
+    /// The seller.
+    pub user_id: String,
+    /// The batch it was exported in, if any.
+    pub batch_id: Option<String>,
+    /// The payout.
+    pub payout: PayoutView,
+}
+
+/// A batch without its file.
+#[derive(Debug, Clone)]
+pub struct BatchSummary {
+    /// Id.
+    pub id: String,
+    /// 振込指定日 (YYYY-MM-DD).
+    pub pay_date: String,
+    /// Transfers.
+    pub payout_count: i64,
+    /// Their sum.
+    pub total_yen: i64,
+    /// When exported.
+    pub created_at: String,
+    /// Operator id, or `cli`.
+    pub created_by: String,
+}
+
+/// What the operators have to do with payouts.
+#[derive(Debug, Clone)]
+pub struct PayoutQueue {
+    /// 振込待ち: pending payouts, oldest first (at most 500).
+    pub pending: Vec<QueuedPayout>,
+    /// Sum of their nets.
+    pub pending_net_yen: i64,
+    /// 振込処理中: exported payouts waiting for the bank's result, oldest first (at most 500).
+    pub exported: Vec<QueuedPayout>,
+    /// Sum of their nets.
+    pub exported_net_yen: i64,
+    /// The 20 latest batches.
+    pub batches: Vec<BatchSummary>,
+}
+
+/// The operators' payout queue: pending and exported payouts and the latest batches.
+pub async fn queue(db: &Db) -> Result<PayoutQueue, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let queued = |rows: Vec<PayoutRow>| -> Vec<QueuedPayout> {
+        rows.iter()
+            .map(|r| QueuedPayout {
+                user_id: r.user_id.clone(),
+                batch_id: r.batch_id.clone(),
+                payout: PayoutView::from(r),
+            })
+            .collect()
+    };
+    let pending =
+        queued(store::payouts_in_state(&mut conn, PayoutState::Pending.as_str(), 500).await?);
+    let exported =
+        queued(store::payouts_in_state(&mut conn, PayoutState::Exported.as_str(), 500).await?);
+    let batches = store::recent_batches(&mut conn, 20)
+        .await?
+        .into_iter()
+        .map(|b| BatchSummary {
+            id: b.id,
+            pay_date: b.pay_date,
+            payout_count: b.payout_count,
+            total_yen: b.total_yen,
+            created_at: to_rfc3339(b.created_at_ms),
+            created_by: b.created_by,
+        })
+        .collect();
+    Ok(PayoutQueue {
+        pending_net_yen: pending.iter().map(|p| p.payout.net_yen).sum(),
+        exported_net_yen: exported.iter().map(|p| p.payout.net_yen).sum(),
+        pending,
+        exported,
+        batches,
+    })
+}

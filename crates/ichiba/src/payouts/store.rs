@@ -470,3 +470,44 @@ pub async fn claim_sweep(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Payouts in one state, oldest request first, at most `limit`.
+pub async fn payouts_in_state(
+    conn: &mut AnyConnection,
+    state: &str,
+    limit: i64,
+) -> Result<Vec<PayoutRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYOUT_COLUMNS} FROM payouts WHERE state = $1 \
+         ORDER BY requested_at_ms, id LIMIT $2"
+    )))
+    .bind(state)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A batch without its file.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchSummaryRow {
+    pub id: String,
+    pub pay_date: String,
+    pub payout_count: i64,
+    pub total_yen: i64,
+    pub created_at_ms: i64,
+    pub created_by: String,
+}
+
+/// The latest batches, newest first, without their files.
+pub async fn recent_batches(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<Vec<BatchSummaryRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, pay_date, payout_count, total_yen, created_at_ms, created_by \
+         FROM payout_batches ORDER BY created_at_ms DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

@@ -83,10 +83,7 @@ pub async fn submit(
         body.private_rating,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(review),
-    ))
+    Ok((StatusCode::CREATED, Json(review)))
 }
 
 /// The reviews of an order the caller may see.

@@ -124,14 +124,16 @@ async fn search(
 ) -> PageResult {
     let query = ListQuery {
         q: Some(p.q.clone()).filter(|q| !q.trim().is_empty()),
-        category: Some(p.category.clone())
-            .filter(|c| listings::Category::from_slug(c).is_some()),
+        category: Some(p.category.clone()).filter(|c| listings::Category::from_slug(c).is_some()),
         min_price_yen: yen_param(&p.min_price),
         max_price_yen: yen_param(&p.max_price),
-        min_rating: p.min_rating.parse::<f64>().ok().filter(|r| (0.0..=5.0).contains(r)),
-        min_rank: Some(p.rank.clone()).filter(|r| {
-            ["regular", "bronze", "silver", "gold", "platinum"].contains(&r.as_str())
-        }),
+        min_rating: p
+            .min_rating
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=5.0).contains(r)),
+        min_rank: Some(p.rank.clone())
+            .filter(|r| ["regular", "bronze", "silver", "gold", "platinum"].contains(&r.as_str())),
         sort: parse_sort(&p.sort),
         cursor: Some(p.cursor.clone()).filter(|c| !c.is_empty()),
         limit: Some(20),
@@ -180,10 +182,19 @@ async fn search(
                 ("price_asc", "価格の安い順"),
                 ("price_desc", "価格の高い順"),
             ],
-            if p.sort.is_empty() { "recommended" } else { &p.sort },
+            if p.sort.is_empty() {
+                "recommended"
+            } else {
+                &p.sort
+            },
         ),
         ratings: choices(
-            &[("", "指定なし"), ("4.5", "4.5以上"), ("4", "4.0以上"), ("3", "3.0以上")],
+            &[
+                ("", "指定なし"),
+                ("4.5", "4.5以上"),
+                ("4", "4.0以上"),
+                ("3", "3.0以上"),
+            ],
             &p.min_rating,
         ),
         ranks: choices(
@@ -269,7 +280,11 @@ async fn listing(
                 extra_days: o.extra_days,
             })
             .collect(),
-        paragraphs: listing.description.split('\n').map(str::to_string).collect(),
+        paragraphs: listing
+            .description
+            .split('\n')
+            .map(str::to_string)
+            .collect(),
         seller_name: listing.seller.display_name.clone(),
         seller_rank: metrics.rank.label().to_string(),
         rating: format!(
@@ -280,9 +295,16 @@ async fn listing(
         sales_count: metrics.sales_count,
         on_time: percent(metrics.on_time_rate),
         completion: percent(metrics.completion_rate),
-        first_reply: metrics
-            .median_first_reply_minutes
-            .map_or_else(|| "—".into(), |m| if m < 60 { format!("{m}分") } else { format!("{}時間", m / 60) }),
+        first_reply: metrics.median_first_reply_minutes.map_or_else(
+            || "—".into(),
+            |m| {
+                if m < 60 {
+                    format!("{m}分")
+                } else {
+                    format!("{}時間", m / 60)
+                }
+            },
+        ),
         reviews: reviews
             .items
             .iter()

@@ -6,7 +6,9 @@ use std::convert::Infallible;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, RawQuery, Request, State};
+use axum::extract::{
+    FromRequest, FromRequestParts, Multipart, Path, Query, RawQuery, Request, State,
+};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
@@ -150,7 +152,11 @@ async fn purchase_page(
             .collect(),
         points_available: balance.points,
         use_points: points.clamp(0, balance.points),
-        quote: quote_of(listing.price_yen, options_yen, points.clamp(0, balance.points)),
+        quote: quote_of(
+            listing.price_yen,
+            options_yen,
+            points.clamp(0, balance.points),
+        ),
         fee_rate: crate::orders::view::PolicyView::from(&Policy::default()).buyer_fee_rate,
         error,
         form_key: crate::db::new_id(),
@@ -195,8 +201,7 @@ async fn purchase(
     let me = viewer.require()?.clone();
     let (selected, points, token) = chosen(&pairs);
     let attempt = async {
-        crate::guard::ensure_allowed(&state, &me.user_id, crate::guard::Activity::Purchase)
-            .await?;
+        crate::guard::ensure_allowed(&state, &me.user_id, crate::guard::Activity::Purchase).await?;
         let req = PurchaseRequest {
             listing_id: id.clone(),
             option_ids: selected.clone(),
@@ -209,12 +214,8 @@ async fn purchase(
             .map(|(_, v)| v.as_str())
             .unwrap_or_default();
         let request = serde_json::to_value(&req).map_err(AppError::internal)?;
-        let key = crate::idempotency::IdempotencyKey::for_form(
-            &me.user_id,
-            "orders",
-            form_key,
-            &request,
-        );
+        let key =
+            crate::idempotency::IdempotencyKey::for_form(&me.user_id, "orders", form_key, &request);
         orders::purchase(&state, &me.user_id, &req, key, state.clock.now_ms()).await
     };
     match attempt.await {
@@ -222,13 +223,22 @@ async fn purchase(
             let order_id = order["id"].as_str().unwrap_or_default();
             Ok(see_other(
                 &format!("/orders/{order_id}"),
-                Some("購入が完了しました。出品者からの連絡をお待ちください（48時間以内に返信がない場合は自動でキャンセルされ、全額返金されます）。"),
+                Some(
+                    "購入が完了しました。出品者からの連絡をお待ちください（48時間以内に返信がない場合は自動でキャンセルされ、全額返金されます）。",
+                ),
             ))
         }
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
-            let page =
-                purchase_page(&state, &viewer, &me, &id, &selected, points, Some(e.message()))
-                    .await?;
+            let page = purchase_page(
+                &state,
+                &viewer,
+                &me,
+                &id,
+                &selected,
+                points,
+                Some(e.message()),
+            )
+            .await?;
             render_status(e.status(), &page)
         }
         Err(e) => Err(e.into()),
@@ -322,7 +332,11 @@ async fn orders(
     Query(p): Query<OrdersParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
-    let role = if p.role == "seller" { "seller" } else { "buyer" };
+    let role = if p.role == "seller" {
+        "seller"
+    } else {
+        "buyer"
+    };
     let page = orders::list(&state, &me.user_id, Some(role == "buyer"), None, None).await?;
     let now = state.clock.now_ms();
     let mut rows = Vec::with_capacity(page.items.len());
@@ -331,7 +345,11 @@ async fn orders(
         let Some(o) = orders::store::order_by_id(&mut conn, &view.id).await? else {
             continue;
         };
-        let other_id = if role == "buyer" { &o.seller_id } else { &o.buyer_id };
+        let other_id = if role == "buyer" {
+            &o.seller_id
+        } else {
+            &o.buyer_id
+        };
         let other = crate::accounts::store::user_by_id(&mut conn, other_id)
             .await?
             .map(|u| u.display_name)
@@ -493,7 +511,12 @@ fn size_label(bytes: i64) -> String {
     }
 }
 
-async fn room_live(state: &AppState, viewer: &Viewer, me: &Identity, order_id: &str) -> Result<(RoomLive, Order, String), WebError> {
+async fn room_live(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    order_id: &str,
+) -> Result<(RoomLive, Order, String), WebError> {
     let (order, thread) = orders::talk_room(state, me, order_id).await?;
     let now = state.clock.now_ms();
     let side = order.side_of(&me.user_id);
@@ -566,7 +589,11 @@ async fn room_live(state: &AppState, viewer: &Viewer, me: &Identity, order_id: &
         by_me: Some(r.by) == side,
         reason: r.reason.label().to_string(),
         note: r.note.clone(),
-        expires: format!("{}（{}）", jst_datetime(r.expires_at), remaining(now, r.expires_at)),
+        expires: format!(
+            "{}（{}）",
+            jst_datetime(r.expires_at),
+            remaining(now, r.expires_at)
+        ),
     });
     let cancel_reasons = crate::orders::model::CancelReason::ALL
         .iter()
@@ -598,6 +625,18 @@ async fn room_live(state: &AppState, viewer: &Viewer, me: &Identity, order_id: &
         reviewed_by_me,
     };
     Ok((live, order, other))
+}
+
+/// The 「正式な納品」 checkbox of the composer on its own (re-fetched when the order changes).
+#[derive(Template)]
+#[template(path = "room_deliver.html")]
+struct DeliverFragment {
+    can_deliver: bool,
+}
+
+/// Whether the composer offers the formal delivery: the seller, while the work is in progress.
+fn may_deliver(order: &Order, me: &Identity) -> bool {
+    order.side_of(&me.user_id) == Some(Side::Seller) && order.state == OrderState::InProgress
 }
 
 async fn room_page(
@@ -634,7 +673,7 @@ async fn room_page(
         templates,
         draft,
         can_post: side.is_some() && open,
-        can_deliver: side == Some(Side::Seller) && order.state == OrderState::InProgress,
+        can_deliver: may_deliver(&order, me),
         blocked,
         error,
     })
@@ -650,6 +689,12 @@ async fn room(
     if p.fragment == "1" {
         let (live, _, _) = room_live(&state, &viewer, &me, &id).await?;
         return render(&RoomFragment { live });
+    }
+    if p.fragment == "deliver" {
+        let order = orders::get(&state, &me, &id).await?;
+        return render(&DeliverFragment {
+            can_deliver: may_deliver(&order, &me),
+        });
     }
     let draft = if p.template.is_empty() {
         String::new()
@@ -692,7 +737,16 @@ async fn refused(
         ),
         other => (None, Some(other.message())),
     };
-    let page = room_page(state, viewer, me, order_id, text.to_string(), blocked, error).await?;
+    let page = room_page(
+        state,
+        viewer,
+        me,
+        order_id,
+        text.to_string(),
+        blocked,
+        error,
+    )
+    .await?;
     render_status(status, &page)
 }
 
@@ -761,8 +815,9 @@ fn bad_upload() -> WebError {
 fn csrf_failed() -> WebError {
     WebError::App(AppError::Forbidden {
         code: "csrf_failed",
-        message: "フォームの有効期限が切れました。ページを再読み込みしてから、もう一度お試しください。"
-            .into(),
+        message:
+            "フォームの有効期限が切れました。ページを再読み込みしてから、もう一度お試しください。"
+                .into(),
     })
 }
 
@@ -807,7 +862,11 @@ async fn post_message(
     match result {
         Ok(flash) => Ok(see_other(&format!("/orders/{id}#composer"), Some(flash))),
         Err(e) => {
-            let context = if c.deliver { "delivery" } else { "order_message" };
+            let context = if c.deliver {
+                "delivery"
+            } else {
+                "order_message"
+            };
             refused(&state, &viewer, &me, &id, &c.body, e, context).await
         }
     }
@@ -909,7 +968,9 @@ async fn file_cancel(
     match orders::file_cancel(&state, &me, &id, &f.reason_code, Some(&f.note)).await {
         Ok(_) => Ok(see_other(
             &format!("/orders/{id}"),
-            Some("キャンセルを申請しました。相手の回答をお待ちください（24時間以内に回答がない場合は成立します）。"),
+            Some(
+                "キャンセルを申請しました。相手の回答をお待ちください（24時間以内に回答がない場合は成立します）。",
+            ),
         )),
         Err(e) => refused(&state, &viewer, &me, &id, &f.note, e, "cancel_note").await,
     }
@@ -962,7 +1023,9 @@ async fn appeal(
     crate::guard::appeal(&state, &me.user_id, &f.text, &context).await?;
     Ok(see_other(
         &format!("/orders/{}", f.order_id),
-        Some("運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。"),
+        Some(
+            "運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。",
+        ),
     ))
 }
 
@@ -1061,8 +1124,7 @@ async fn review(
     let me = viewer.require()?.clone();
     let public_rating = f.public_rating.parse().unwrap_or(0);
     let private_rating = f.private_rating.parse().unwrap_or(0);
-    match crate::reviews::write(&state, &me, &id, public_rating, &f.comment, private_rating).await
-    {
+    match crate::reviews::write(&state, &me, &id, public_rating, &f.comment, private_rating).await {
         Ok(_) => Ok(see_other(
             &format!("/orders/{id}"),
             Some("評価を送信しました。お互いの評価がそろうか、評価期間が終わると公開されます。"),

@@ -96,11 +96,17 @@ pub fn stars(average: Option<f64>) -> String {
 /// The Japanese name of a stored rank (`gold` → `ゴールド`); empty for none or unknown.
 pub fn rank_label(stored: Option<&str>) -> String {
     use crate::reputation::model::Rank;
-    [Rank::Regular, Rank::Bronze, Rank::Silver, Rank::Gold, Rank::Platinum]
-        .into_iter()
-        .find(|r| Some(r.as_str()) == stored)
-        .map(|r| r.label().to_string())
-        .unwrap_or_default()
+    [
+        Rank::Regular,
+        Rank::Bronze,
+        Rank::Silver,
+        Rank::Gold,
+        Rank::Platinum,
+    ]
+    .into_iter()
+    .find(|r| Some(r.as_str()) == stored)
+    .map(|r| r.label().to_string())
+    .unwrap_or_default()
 }
 
 #[cfg(test)]

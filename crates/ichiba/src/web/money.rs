@@ -111,7 +111,11 @@ async fn sales_page(
             .map(|b| {
                 format!(
                     "{} {} {} {} {}",
-                    b.bank_name, b.branch_name, b.account_type_name, b.account_number, b.holder_kana
+                    b.bank_name,
+                    b.branch_name,
+                    b.account_type_name,
+                    b.account_number,
+                    b.holder_kana
                 )
             })
             .unwrap_or_default(),
@@ -211,7 +215,8 @@ async fn request_payout(
         &f.key,
         &serde_json::json!({ "amount_yen": amount_yen }),
     );
-    match crate::payouts::request(&state, &me.user_id, amount_yen, key, state.clock.now_ms()).await {
+    match crate::payouts::request(&state, &me.user_id, amount_yen, key, state.clock.now_ms()).await
+    {
         Ok((_, body)) => Ok(see_other(
             "/sales",
             Some(&format!(
@@ -221,8 +226,7 @@ async fn request_payout(
             )),
         )),
         Err(e) if e.status().is_client_error() => {
-            let page =
-                sales_page(&state, &viewer, &me.user_id, amount, Some(e.message())).await?;
+            let page = sales_page(&state, &viewer, &me.user_id, amount, Some(e.message())).await?;
             render_status(e.status(), &page)
         }
         Err(e) => Err(e.into()),

@@ -71,7 +71,12 @@ fn cookie_header(c: Cookie<'_>) -> Option<HeaderValue> {
     HeaderValue::from_str(&c.to_string()).ok()
 }
 
-fn build_cookie(name: &'static str, value: String, secure: bool, max_age_secs: i64) -> Cookie<'static> {
+fn build_cookie(
+    name: &'static str,
+    value: String,
+    secure: bool,
+    max_age_secs: i64,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
@@ -128,7 +133,9 @@ pub async fn layer(
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if fresh && let Some(v) = cookie_header(build_cookie(CSRF_COOKIE, csrf, secure, 60 * 60 * 24 * 30)) {
+    if fresh
+        && let Some(v) = cookie_header(build_cookie(CSRF_COOKIE, csrf, secure, 60 * 60 * 24 * 30))
+    {
         headers.append(SET_COOKIE, v);
     }
     let flash_out = response.extensions_mut().remove::<FlashOut>();
@@ -159,7 +166,12 @@ pub fn set_flash(response: &mut Response, text: &str) {
 
 /// Sets the session cookie after a login.
 pub fn set_session(response: &mut Response, token: &str, secure: bool, max_age_secs: i64) {
-    if let Some(v) = cookie_header(build_cookie(SESSION_COOKIE, token.to_string(), secure, max_age_secs)) {
+    if let Some(v) = cookie_header(build_cookie(
+        SESSION_COOKIE,
+        token.to_string(),
+        secure,
+        max_age_secs,
+    )) {
         response.headers_mut().append(SET_COOKIE, v);
     }
 }
@@ -288,8 +300,9 @@ pub struct CsrfForm<T>(pub T);
 fn form_rejected() -> WebError {
     WebError::App(AppError::Forbidden {
         code: "csrf_failed",
-        message: "フォームの有効期限が切れました。ページを再読み込みしてから、もう一度お試しください。"
-            .into(),
+        message:
+            "フォームの有効期限が切れました。ページを再読み込みしてから、もう一度お試しください。"
+                .into(),
     })
 }
 

@@ -12,3 +12,4 @@ mod listings;
 mod payouts;
 mod reviews;
 mod talk;
+mod web;
