@@ -102,6 +102,14 @@ pub fn jst_date(ms: Millis) -> String {
     }
 }
 
+/// A JST date and time for people: `2026年12月1日 18:00`.
+pub fn jst_datetime(ms: Millis) -> String {
+    match JST.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y年%-m月%-d日 %H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
 /// Parses an RFC 3339 string with offset into milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<Millis> {
     DateTime::parse_from_rfc3339(s)

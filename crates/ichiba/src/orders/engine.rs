@@ -12,7 +12,7 @@ use super::model::{
     OrderState, Side, TimerKind,
 };
 use super::policy::{DAY_MS, HOUR_MS, Policy};
-use crate::clock::{Millis, jst_date, to_rfc3339};
+use crate::clock::{Millis, jst_date, jst_datetime, to_rfc3339};
 use crate::ledger::{AccountRef, TransferCode, TransferPlan};
 
 fn not_allowed(code: &'static str, message: &str) -> DealError {
@@ -129,7 +129,7 @@ pub fn purchase(input: PurchaseInput, policy: Policy, now: Millis) -> Result<Dec
     let body = format!(
         "「{}」が購入されました。{}までに購入者へ最初のメッセージを送ってください。期限を過ぎると取引は自動キャンセルされます。",
         o.title,
-        to_rfc3339(o.first_reply_deadline)
+        jst_datetime(o.first_reply_deadline)
     );
     let sys = format!(
         "ご購入ありがとうございます。出品者は{}時間以内にトークルームでご連絡します。お届け予定日は{}です。",
@@ -427,7 +427,7 @@ pub fn decide(
             d.timers.push((TimerKind::AcceptDeadline, deadline));
             d.notice(Side::Buyer, "delivered",
                 format!("正式な納品がありました（{}時間以内に承諾または差し戻しをしてください）", order.policy.accept_hours),
-                format!("「{}」の納品内容を確認してください。{}までに回答がない場合は自動で承諾されます。", order.title, to_rfc3339(deadline)));
+                format!("「{}」の納品内容を確認してください。{}までに回答がない場合は自動で承諾されます。", order.title, jst_datetime(deadline)));
         }
         (S::Delivered, C::Deliver) => {
             require_side(
@@ -586,7 +586,7 @@ pub fn decide(
                 order.policy.cancel_reply_hours
             ));
             d.notice(side.other(), "cancel_requested", "キャンセルリクエストが届きました".into(),
-                format!("「{}」についてキャンセルリクエストが届きました（理由: {}）。{}までに承諾または拒否してください。", order.title, reason.label(), to_rfc3339(expires_at)));
+                format!("「{}」についてキャンセルリクエストが届きました（理由: {}）。{}までに承諾または拒否してください。", order.title, reason.label(), jst_datetime(expires_at)));
         }
         (
             S::PendingFirstReply | S::InProgress | S::Delivered,
@@ -729,7 +729,7 @@ pub fn decide(
             require_system(actor)?;
             let left_h = (order.first_reply_deadline - now).max(0) / HOUR_MS;
             d.notice(Side::Seller, "first_reply_reminder", format!("あと{left_h}時間で自動キャンセルされます"),
-                format!("「{}」の購入者へまだメッセージを送っていません。{}までに送らないと取引は自動キャンセルされます。", order.title, to_rfc3339(order.first_reply_deadline)));
+                format!("「{}」の購入者へまだメッセージを送っていません。{}までに送らないと取引は自動キャンセルされます。", order.title, jst_datetime(order.first_reply_deadline)));
             d.order.version = order.version;
             d.unchanged = true; // a notice only: the order itself does not change
         }

@@ -157,13 +157,10 @@ fn back_to(back: &str, fallback: &str) -> String {
 }
 
 /// Display names of users, by id (unknown ids are left out).
-async fn names_of<'a>(
-    state: &AppState,
-    ids: impl IntoIterator<Item = &'a str>,
-) -> Result<HashMap<String, String>, WebError> {
+async fn names_of(state: &AppState, ids: &[&str]) -> Result<HashMap<String, String>, WebError> {
     let mut out = HashMap::new();
     let mut conn = state.db.pool().acquire().await?;
-    for id in ids {
+    for &id in ids {
         if out.contains_key(id) {
             continue;
         }
@@ -692,7 +689,8 @@ async fn appeals_page(
     error: Option<(String, String, String)>,
 ) -> Result<AppealsPage, WebError> {
     let views = crate::guard::appeals(state, Some(filter).filter(|f| !f.is_empty())).await?;
-    let names = names_of(state, views.iter().map(|a| a.user_id.as_str())).await?;
+    let ids: Vec<&str> = views.iter().map(|a| a.user_id.as_str()).collect();
+    let names = names_of(state, &ids).await?;
     let items = views
         .iter()
         .map(|a| {
@@ -801,7 +799,7 @@ async fn decide(
                 &state,
                 &viewer,
                 filter,
-                Some((e.message(), id.clone(), f.note)),
+                Some((error_text(&e), id.clone(), f.note)),
             )
             .await?;
             render_status(e.status(), &page)
@@ -972,11 +970,12 @@ async fn lift(
         )),
         Err(e) if shown_on_form(&e) => {
             if back == "/admin/sanctions" {
-                let page = sanctions_page(&state, &viewer, Some((e.message(), id.clone(), f.note)))
-                    .await?;
+                let page =
+                    sanctions_page(&state, &viewer, Some((error_text(&e), id.clone(), f.note)))
+                        .await?;
                 render_status(e.status(), &page)
             } else {
-                let page = user_view(&state, &viewer, &id, f.note, Some(e.message())).await?;
+                let page = user_view(&state, &viewer, &id, f.note, Some(error_text(&e))).await?;
                 render_status(e.status(), &page)
             }
         }
@@ -1062,7 +1061,7 @@ async fn order_view(
 ) -> Result<OrderPage, WebError> {
     let o = orders::get(state, op, id).await?;
     let history = orders::history(state, op, id).await?;
-    let names = names_of(state, [o.buyer_id.as_str(), o.seller_id.as_str()]).await?;
+    let names = names_of(state, &[o.buyer_id.as_str(), o.seller_id.as_str()]).await?;
     let (status, status_class) = order_status(o.state);
     let mut facts = vec![
         ("購入日時", jst_datetime(o.purchased_at)),
@@ -1182,7 +1181,7 @@ async fn intervene(
             Some(flash),
         )),
         Err(e) if shown_on_form(&e) => {
-            let page = order_view(state, viewer, op, id, amount, Some(e.message())).await?;
+            let page = order_view(state, viewer, op, id, amount, Some(error_text(&e))).await?;
             render_status(e.status(), &page)
         }
         Err(e) => Err(e.into()),
@@ -1355,14 +1354,13 @@ async fn payouts_view(
     draft: PayoutDraft,
 ) -> Result<PayoutsPage, WebError> {
     let q = crate::payouts::queue(&state.db).await?;
-    let names = names_of(
-        state,
-        q.pending
-            .iter()
-            .chain(q.exported.iter())
-            .map(|p| p.user_id.as_str()),
-    )
-    .await?;
+    let ids: Vec<&str> = q
+        .pending
+        .iter()
+        .chain(q.exported.iter())
+        .map(|p| p.user_id.as_str())
+        .collect();
+    let names = names_of(state, &ids).await?;
     // The earliest date a pending payout is due: what the next export is usually for.
     let next_date = q
         .pending
@@ -1525,7 +1523,7 @@ async fn batch_page(
 ) -> PageResult {
     operator(&viewer)?;
     let b = crate::payouts::batch_view(&state.db, &id).await?;
-    let names = names_of(&state, [b.created_by.as_str()]).await?;
+    let names = names_of(&state, &[b.created_by.as_str()]).await?;
     let no_names = HashMap::new();
     let page = BatchPage {
         layout: viewer.layout(format!("振込データ {}", b.pay_date)),
@@ -1794,5 +1792,471 @@ mod tests {
         assert_eq!(actor_label("operator"), "運営");
         assert_eq!(history_label("operator_settled"), "運営による精算");
         assert_eq!(history_label("something_new"), "something_new");
+    }
+}
+
+/// The pages and forms through the whole router, on a fresh SQLite database.
+#[cfg(test)]
+mod route_tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    use crate::app::AppState;
+    use crate::config::{Config, database_config};
+
+    /// A valid CSRF token (43 URL-safe characters), sent as cookie and form field.
+    const CSRF: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+
+    struct Env {
+        _dir: tempfile::TempDir,
+        state: AppState,
+    }
+
+    async fn env() -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            database: database_config(None, dir.path()).expect("database config"),
+            dev_clock: true,
+            trust_forwarded_for: false,
+            secure_cookies: false,
+            zengin: Default::default(),
+        };
+        let state = AppState::open(config).await.expect("state");
+        Env { _dir: dir, state }
+    }
+
+    /// Registers and logs in a user; returns (user id, session token).
+    async fn user(state: &AppState, email: &str, name: &str, operator: bool) -> (String, String) {
+        let now = state.clock.now_ms();
+        let password = "correct horse battery";
+        let profile = crate::accounts::register(
+            &state.db,
+            now,
+            crate::accounts::Registration {
+                email: email.into(),
+                password: password.into(),
+                display_name: name.into(),
+            },
+        )
+        .await
+        .expect("register");
+        if operator {
+            crate::accounts::grant_operator(&state.db, now, email)
+                .await
+                .expect("operator");
+        }
+        let session = crate::accounts::login(
+            &state.db,
+            &crate::accounts::LoginPolicy::default(),
+            now,
+            email,
+            password,
+            "127.0.0.1",
+        )
+        .await
+        .expect("login");
+        (profile.id, session.token)
+    }
+
+    struct Reply {
+        status: StatusCode,
+        location: String,
+        flash: bool,
+        body: String,
+    }
+
+    async fn send(state: &AppState, req: Request<Body>) -> Reply {
+        let res = crate::app::router(state.clone())
+            .oneshot(req)
+            .await
+            .expect("response");
+        let status = res.status();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let flash = res.headers().get_all(header::SET_COOKIE).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|c| c.starts_with("ichiba_flash=") && !c.starts_with("ichiba_flash=;"))
+        });
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Reply {
+            status,
+            location,
+            flash,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    fn cookies(token: Option<&str>) -> String {
+        match token {
+            Some(t) => format!("ichiba_csrf={CSRF}; ichiba_session={t}"),
+            None => format!("ichiba_csrf={CSRF}"),
+        }
+    }
+
+    async fn get(state: &AppState, path: &str, token: Option<&str>) -> Reply {
+        let req = Request::get(path)
+            .header(header::COOKIE, cookies(token))
+            .body(Body::empty())
+            .expect("request");
+        send(state, req).await
+    }
+
+    async fn post(
+        state: &AppState,
+        path: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Reply {
+        let mut fields = vec![("csrf", CSRF)];
+        fields.extend_from_slice(form);
+        let body = serde_urlencoded::to_string(&fields).expect("form");
+        let req = Request::post(path)
+            .header(header::COOKIE, cookies(token))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        send(state, req).await
+    }
+
+    /// A seller with a listing, a buyer who bought it, an operator. Returns the tokens and ids.
+    struct World {
+        seller: (String, String),
+        buyer: (String, String),
+        op: (String, String),
+        listing_id: String,
+        order_id: String,
+    }
+
+    async fn world(state: &AppState) -> World {
+        let seller = user(state, "seller@example.com", "出品者さん", false).await;
+        let buyer = user(state, "buyer@example.com", "購入者さん", false).await;
+        let op = user(state, "op@example.com", "運営さん", true).await;
+        let now = state.clock.now_ms();
+        let listing = crate::listings::create(
+            &state.db,
+            now,
+            &seller.0,
+            &crate::listings::RawListing {
+                title: Some("ロゴデザインを丁寧に作成します".into()),
+                description: Some("シンプルで伝わるロゴを制作します。".into()),
+                category: Some("design".into()),
+                price_yen: Some(5000),
+                delivery_days: Some(7),
+                options: None,
+            },
+        )
+        .await
+        .expect("listing");
+        crate::reputation::refresh_seller(&state.db, &seller.0, now)
+            .await
+            .expect("refresh");
+        let (_, order) = crate::orders::purchase(
+            state,
+            &buyer.0,
+            &crate::orders::PurchaseRequest {
+                listing_id: listing.id.clone(),
+                option_ids: vec![],
+                use_points: 0,
+                payment_token: None,
+            },
+            None,
+            now,
+        )
+        .await
+        .expect("purchase");
+        World {
+            seller,
+            buyer,
+            op,
+            listing_id: listing.id,
+            order_id: order["id"].as_str().expect("order id").to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_shows_metrics_rank_and_ranking() {
+        let e = env().await;
+        let w = world(&e.state).await;
+        let anon = get(&e.state, "/dashboard", None).await;
+        assert_eq!(anon.status, StatusCode::SEE_OTHER);
+        assert_eq!(anon.location, "/login?next=/dashboard");
+        let r = get(&e.state, "/dashboard", Some(&w.seller.1)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        for text in [
+            "納期を守った割合",
+            "キャンセル率",
+            "「レギュラー」まで",
+            "ロゴデザインを丁寧に作成します",
+            &format!("/listings/{}", w.listing_id),
+            "おすすめ度",
+            "情報の充実度",
+            "カテゴリの中央値",
+        ] {
+            assert!(r.body.contains(text), "missing {text}");
+        }
+        // A buyer without listings still has a dashboard.
+        let r = get(&e.state, "/dashboard", Some(&w.buyer.1)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("まだ出品したサービスはありません"));
+    }
+
+    #[tokio::test]
+    async fn the_console_is_for_operators_only() {
+        let e = env().await;
+        let w = world(&e.state).await;
+        let order_path = format!("/admin/orders/{}", w.order_id);
+        for path in [
+            "/admin",
+            "/admin/appeals",
+            "/admin/sanctions",
+            "/admin/payouts",
+            "/admin/ledger",
+            order_path.as_str(),
+        ] {
+            let anon = get(&e.state, path, None).await;
+            assert_eq!(anon.status, StatusCode::SEE_OTHER, "{path}");
+            assert!(anon.location.starts_with("/login?next="), "{path}");
+            let seller = get(&e.state, path, Some(&w.seller.1)).await;
+            assert_eq!(seller.status, StatusCode::NOT_FOUND, "{path}");
+            let op = get(&e.state, path, Some(&w.op.1)).await;
+            assert_eq!(op.status, StatusCode::OK, "{path}: {}", op.body);
+        }
+        let cancel = format!("{order_path}/cancel");
+        let r = post(&e.state, &cancel, Some(&w.buyer.1), &[]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let ledger = get(&e.state, "/admin/ledger", Some(&w.op.1)).await;
+        assert!(ledger.body.contains("問題は見つかりませんでした"));
+    }
+
+    #[tokio::test]
+    async fn operators_look_up_and_intervene_in_orders() {
+        let e = env().await;
+        let w = world(&e.state).await;
+        let r = get(
+            &e.state,
+            &format!("/admin/orders?id={}", w.order_id),
+            Some(&w.op.1),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location, format!("/admin/orders/{}", w.order_id));
+        let r = get(&e.state, "/admin/orders?id=..%2Fx", Some(&w.op.1)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("role=\"alert\""));
+
+        let path = format!("/admin/orders/{}", w.order_id);
+        let page = get(&e.state, &path, Some(&w.op.1)).await;
+        assert!(page.body.contains("出品者さん") && page.body.contains("購入者さん"));
+        assert!(page.body.contains("この金額で精算する"));
+
+        let settle = format!("{path}/settle");
+        let r = post(
+            &e.state,
+            &settle,
+            Some(&w.op.1),
+            &[("seller_amount_yen", "abc")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body
+                .contains("出品者への支払額を数字で入力してください。")
+        );
+        let r = post(
+            &e.state,
+            &settle,
+            Some(&w.op.1),
+            &[("seller_amount_yen", "999999")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body
+                .contains("出品者への支払額は0円から5000円の範囲で指定してください。")
+        );
+        assert!(r.body.contains("value=\"999999\""));
+
+        let r = post(&e.state, &format!("{path}/cancel"), Some(&w.op.1), &[]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location, path);
+        assert!(r.flash);
+        let page = get(&e.state, &path, Some(&w.op.1)).await;
+        assert!(page.body.contains("キャンセル"));
+        assert!(page.body.contains("運営による対応はできません"));
+
+        let r = post(&e.state, &format!("{path}/complete"), Some(&w.op.1), &[]).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body.contains("role=\"alert\""));
+
+        let r = post(&e.state, "/admin/orders/nope/cancel", Some(&w.op.1), &[]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+        // A form without the CSRF token is refused.
+        let req = Request::post(format!("{path}/complete"))
+            .header(header::COOKIE, cookies(Some(&w.op.1)))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("csrf=wrong"))
+            .expect("request");
+        assert_eq!(send(&e.state, req).await.status, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn appeals_are_decided_once() {
+        let e = env().await;
+        let w = world(&e.state).await;
+        let context = crate::guard::Context::OrderMessage {
+            order_id: w.order_id.clone(),
+        };
+        let a = crate::guard::appeal(&e.state, &w.buyer.0, "LINEのIDは abc123 です", &context)
+            .await
+            .expect("appeal");
+        let queue = get(&e.state, "/admin/appeals", Some(&w.op.1)).await;
+        assert!(queue.body.contains("購入者さん"));
+        assert!(queue.body.contains("トークルームのメッセージ"));
+        assert!(
+            queue
+                .body
+                .contains(&format!("/admin/appeals/{}/decide", a.id))
+        );
+
+        let decide = format!("/admin/appeals/{}/decide", a.id);
+        let r = post(&e.state, &decide, Some(&w.op.1), &[("decision", "maybe")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body
+                .contains("decision は allow または uphold を指定してください。")
+        );
+
+        let form = [
+            ("decision", "uphold"),
+            ("note", "外部誘導"),
+            ("filter", "pending"),
+        ];
+        let r = post(&e.state, &decide, Some(&w.op.1), &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location, "/admin/appeals?state=pending");
+        assert!(r.flash);
+        let r = post(&e.state, &decide, Some(&w.op.1), &form).await;
+        assert_eq!(r.status, StatusCode::CONFLICT);
+        assert!(r.body.contains("この異議申し立ては判断済みです。"));
+        let done = get(&e.state, "/admin/appeals?state=upheld", Some(&w.op.1)).await;
+        assert!(done.body.contains("メモ：外部誘導"));
+    }
+
+    #[tokio::test]
+    async fn sanctions_are_listed_and_lifted() {
+        let e = env().await;
+        let w = world(&e.state).await;
+        let now = e.state.clock.now_ms();
+        let mut tx = e.state.db.begin().await.expect("tx");
+        crate::guard::store::insert_sanction(
+            &mut tx,
+            &w.buyer.0,
+            "restriction",
+            "テストの制限",
+            now,
+            Some(now + 3_600_000),
+        )
+        .await
+        .expect("sanction");
+        tx.commit().await.expect("commit");
+
+        let list = get(&e.state, "/admin/sanctions", Some(&w.op.1)).await;
+        assert!(list.body.contains("購入者さん") && list.body.contains("テストの制限"));
+        assert!(list.body.contains("制限を解除する"));
+        let user = get(
+            &e.state,
+            &format!("/admin/users/{}", w.buyer.0),
+            Some(&w.op.1),
+        )
+        .await;
+        assert!(user.body.contains("buyer@example.com") && user.body.contains("テストの制限"));
+
+        let lift = format!("/admin/users/{}/sanctions/lift", w.buyer.0);
+        let long = "あ".repeat(1001);
+        let r = post(
+            &e.state,
+            &lift,
+            Some(&w.op.1),
+            &[("note", &long), ("back", "/admin/sanctions")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("メモは1000文字以内で入力してください。"));
+
+        let form = [("note", "誤検知のため"), ("back", "/admin/sanctions")];
+        let r = post(&e.state, &lift, Some(&w.op.1), &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.location, "/admin/sanctions");
+        assert!(r.flash);
+        let list = get(&e.state, "/admin/sanctions", Some(&w.op.1)).await;
+        assert!(
+            list.body
+                .contains("現在、有効な利用制限・アカウント停止はありません。")
+        );
+        let r = post(
+            &e.state,
+            &lift,
+            Some(&w.op.1),
+            &[("back", "https://evil.example/")],
+        )
+        .await;
+        assert_eq!(r.location, format!("/admin/users/{}", w.buyer.0));
+    }
+
+    #[tokio::test]
+    async fn payout_forms_show_the_services_errors() {
+        let e = env().await;
+        let w = world(&e.state).await;
+        let r = post(
+            &e.state,
+            "/admin/payouts/export",
+            Some(&w.op.1),
+            &[("pay_date", "2026/03/10")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            r.body
+                .contains("振込指定日は YYYY-MM-DD の形式で指定してください。")
+        );
+        let r = post(
+            &e.state,
+            "/admin/payouts/export",
+            Some(&w.op.1),
+            &[("pay_date", "2026-03-10")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("指定日までに振込予定の申請はありません。"));
+        let r = post(
+            &e.state,
+            "/admin/payouts/settle",
+            Some(&w.op.1),
+            &[("paid", " "), ("failed", "")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("申請IDを入力してください。"));
+        let r = post(
+            &e.state,
+            "/admin/payouts/settle",
+            Some(&w.op.1),
+            &[("paid", "p-unknown")],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.body.contains("振込申請 p-unknown が見つかりません。"));
+        assert!(r.body.contains(">p-unknown</textarea>"));
+        let r = get(&e.state, "/admin/payouts/batches/nope", Some(&w.op.1)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
     }
 }

@@ -471,6 +471,7 @@ struct RoomLive {
     cancel_reasons: Vec<(String, String)>,
     total: String,
     reviewed_by_me: bool,
+    due_changes: Vec<String>,
 }
 
 struct CancelInfo {
@@ -600,6 +601,26 @@ async fn room_live(
         .filter(|r| side.is_some_and(|s| r.may_be_filed_by(s)))
         .map(|r| (r.as_str().to_string(), r.label().to_string()))
         .collect();
+    let due_changes = orders::history(state, me, order_id)
+        .await?
+        .iter()
+        .filter(|h| h.kind == "due_date_changed")
+        .map(|h| {
+            let date = |k: &str| {
+                h.detail[k]
+                    .as_str()
+                    .and_then(crate::clock::parse_rfc3339)
+                    .map(jst_date)
+                    .unwrap_or_default()
+            };
+            format!(
+                "{}：{} → {}",
+                super::format::jst_rfc3339(&h.at),
+                date("from_at"),
+                date("to_at")
+            )
+        })
+        .collect();
     let other = if is_buyer { seller_name } else { buyer_name };
     let live = RoomLive {
         order_id: order.id.clone(),
@@ -623,6 +644,7 @@ async fn room_live(
         cancel_reasons,
         total: yen(order.total_yen),
         reviewed_by_me,
+        due_changes,
     };
     Ok((live, order, other))
 }

@@ -1,13 +1,8 @@
 //! How the web app writes money, dates and durations in Japanese.
 
-use chrono::{DateTime, FixedOffset, TimeZone};
+use chrono::DateTime;
 
 use crate::clock::Millis;
-
-fn jst() -> FixedOffset {
-    // UTC+9 is a valid offset; the fallback never runs.
-    FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC"))
-}
 
 /// `15000` → `15,000円`.
 pub fn yen(amount: i64) -> String {
@@ -19,7 +14,7 @@ pub fn grouped(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -27,20 +22,13 @@ pub fn grouped(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-/// A time as `2026年11月24日 18:00` in Japan time.
-pub fn jst_datetime(at: Millis) -> String {
-    match jst().timestamp_millis_opt(at).single() {
-        Some(t) => t.format("%Y年%-m月%-d日 %H:%M").to_string(),
-        None => String::new(),
-    }
-}
+pub use crate::clock::{jst_date, jst_datetime};
 
-/// A date as `2026年11月24日` in Japan time.
-pub fn jst_date(at: Millis) -> String {
-    match jst().timestamp_millis_opt(at).single() {
-        Some(t) => t.format("%Y年%-m月%-d日").to_string(),
-        None => String::new(),
-    }
+/// A `YYYY-MM-DD` date as `2026年12月7日` (the text itself when it does not parse).
+pub fn ymd(s: &str) -> String {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.format("%Y年%-m月%-d日").to_string())
+        .unwrap_or_else(|_| s.to_string())
 }
 
 /// An RFC 3339 time as [`jst_datetime`] (the text itself when it does not parse).
@@ -129,6 +117,8 @@ mod tests {
         assert_eq!(jst_datetime(at), "2026年11月24日 00:00");
         assert_eq!(jst_date(at), "2026年11月24日");
         assert_eq!(jst_rfc3339("2026-11-23T15:00:00Z"), "2026年11月24日 00:00");
+        assert_eq!(ymd("2026-12-07"), "2026年12月7日");
+        assert_eq!(ymd("soon"), "soon");
     }
 
     #[test]

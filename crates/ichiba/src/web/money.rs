@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::auth::Errors;
-use super::format::{jst_rfc3339, yen};
+use super::format::{jst_rfc3339, yen, ymd};
 use super::session::CsrfForm;
 use super::{Layout, PageResult, Viewer, render, render_status, see_other};
 use crate::app::AppState;
@@ -134,7 +134,7 @@ async fn sales_page(
                 fee: yen(p.fee_yen),
                 net: yen(p.net_yen),
                 status: p.status_label.clone(),
-                scheduled: p.scheduled_for.clone(),
+                scheduled: ymd(&p.scheduled_for),
             })
             .collect(),
         lines: lines
@@ -222,7 +222,7 @@ async fn request_payout(
             Some(&format!(
                 "振込申請を受け付けました。お振込額 {}（{}お振込予定）。",
                 yen(body["net_yen"].as_i64().unwrap_or_default()),
-                body["scheduled_for"].as_str().unwrap_or_default()
+                ymd(body["scheduled_for"].as_str().unwrap_or_default())
             )),
         )),
         Err(e) if e.status().is_client_error() => {

@@ -464,6 +464,37 @@ async fn the_deal_runs_through_the_forms() {
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
     assert_eq!(app.order(&buyer, &order).await["state"], "in_progress");
 
+    // The seller moves the due date; both see the change in the room's history.
+    let new_due = (chrono::Utc::now() + chrono::Duration::days(20))
+        .format("%Y-%m-%d")
+        .to_string();
+    let p = post_form(
+        &app,
+        &format!("/orders/{order}/due-date"),
+        Some(&seller.token),
+        &[("csrf", CSRF), ("due_date", &new_due)],
+    )
+    .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    let room = get(&app, &format!("/orders/{order}"), Some(&buyer.token)).await;
+    assert!(
+        room.html.contains("お届け予定日の変更履歴（1件）"),
+        "{}",
+        room.html
+    );
+    assert_eq!(
+        post_form(
+            &app,
+            &format!("/orders/{order}/due-date"),
+            Some(&buyer.token),
+            &[("csrf", CSRF), ("due_date", &new_due)]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN,
+        "only the seller sets the due date"
+    );
+
     // A LINE id is blocked: 422, the text stays in the composer, the span is marked, nothing sent.
     let text = "LINEのIDは taro_88 です。追加してください";
     let p = compose(&app, &seller, &order, text, None, false).await;
