@@ -83,7 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email}"))?;
                     drop(conn);
                     let hub = crate::events::Hub::new();
-                    let n = crate::guard::lift(&db, &hub, None, &user.id, SystemClock.now_ms())
+                    let n = crate::guard::lift(&db, &hub, None, &user.id, "", SystemClock.now_ms())
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("lifted {n} sanction(s) of {email}");

@@ -120,6 +120,7 @@ pub async fn lift(
         &state.hub,
         Some(&op.user_id),
         &id,
+        "",
         state.clock.now_ms(),
     )
     .await?;

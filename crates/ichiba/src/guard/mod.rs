@@ -436,12 +436,13 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
     }
 }
 
-/// Lifts every sanction of a user (operator action, audited, user notified).
+/// Lifts every sanction of a user (operator action, audited with the note, user notified).
 pub async fn lift(
     db: &Db,
     hub: &crate::events::Hub,
     operator_id: Option<&str>,
     user_id: &str,
+    note: &str,
     now: Millis,
 ) -> Result<u64, AppError> {
     let mut tx = db.begin().await?;
@@ -457,7 +458,11 @@ pub async fn lift(
         operator_id,
         "lift_sanctions",
         Some(user_id),
-        &json!({"lifted": n}),
+        &if note.is_empty() {
+            json!({"lifted": n})
+        } else {
+            json!({"lifted": n, "note": note})
+        },
         now,
     )
     .await?;
@@ -590,19 +595,13 @@ pub async fn lift_noted(
         return Err(f.into());
     }
     let now = state.clock.now_ms();
-    let lifted = lift(&state.db, &state.hub, Some(&operator.user_id), user_id, now).await?;
-    if !note.is_empty() {
-        let mut tx = state.db.begin().await?;
-        store::audit(
-            &mut tx,
-            Some(&operator.user_id),
-            "lift_sanctions_note",
-            Some(user_id),
-            &json!({"lifted": lifted, "note": note}),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-    }
-    Ok(lifted)
+    lift(
+        &state.db,
+        &state.hub,
+        Some(&operator.user_id),
+        user_id,
+        note,
+        now,
+    )
+    .await
 }

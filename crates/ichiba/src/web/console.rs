@@ -788,7 +788,7 @@ async fn decide(
     match crate::guard::decide_named(&state, &op, &id, &f.decision, &f.note).await {
         Ok(a) => {
             let flash = if a.state == "allowed" {
-                "異議申し立てを認めました。ペナルティを取り消し、投稿を相手に届けました。"
+                "異議申し立てを認めました。ペナルティを取り消し、送信できる場合は投稿を相手に届けました。"
             } else {
                 "異議申し立てを認めませんでした。ブロックはそのままです。"
             };
