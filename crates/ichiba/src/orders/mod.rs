@@ -406,6 +406,32 @@ pub async fn fire_timer(
     Ok(true)
 }
 
+/// Checks a talk-room text (length, then the contact guard in `context`) and makes the post of
+/// `kind` that carries it.
+async fn screened_post(
+    state: &AppState,
+    who: &Identity,
+    context: crate::guard::Context,
+    field: &str,
+    kind: &'static str,
+    text: &str,
+    attachment_ids: Vec<String>,
+) -> Result<Post, AppError> {
+    let text = messages::parse_body(text)?;
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &context,
+        &[(field, text.as_str())],
+    )
+    .await?;
+    Ok(Post {
+        kind,
+        body: text.as_str().to_string(),
+        attachment_ids,
+    })
+}
+
 /// Posts a message in the talk room after the contact guard passed it. The seller's first
 /// message starts the work (作業中).
 pub async fn post_text(
@@ -415,22 +441,10 @@ pub async fn post_text(
     body: &str,
     attachment_ids: Vec<String>,
 ) -> Result<messages::MessageView, AppError> {
-    let text = messages::parse_body(body)?;
     let context = crate::guard::Context::OrderMessage {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(
-        state,
-        Some(&who.user_id),
-        &context,
-        &[("body", text.as_str())],
-    )
-    .await?;
-    let post = Post {
-        kind: "text",
-        body: text.as_str().to_string(),
-        attachment_ids,
-    };
+    let post = screened_post(state, who, context, "body", "text", body, attachment_ids).await?;
     let now = state.clock.now_ms();
     let acted = act(state, who, order_id, Command::PostMessage, Some(post), now).await?;
     acted.message.ok_or(AppError::NotFound)
@@ -445,22 +459,19 @@ pub async fn deliver(
     body: &str,
     attachment_ids: Vec<String>,
 ) -> Result<Order, AppError> {
-    let text = messages::parse_body(body)?;
     let context = crate::guard::Context::Delivery {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(
+    let post = screened_post(
         state,
-        Some(&who.user_id),
-        &context,
-        &[("body", text.as_str())],
+        who,
+        context,
+        "body",
+        "delivery",
+        body,
+        attachment_ids,
     )
     .await?;
-    let post = Post {
-        kind: "delivery",
-        body: text.as_str().to_string(),
-        attachment_ids,
-    };
     let now = state.clock.now_ms();
     Ok(act(state, who, order_id, Command::Deliver, Some(post), now)
         .await?
@@ -474,22 +485,11 @@ pub async fn send_back(
     order_id: &str,
     reason: &str,
 ) -> Result<Order, AppError> {
-    let reason = messages::parse_body(reason)?;
     let context = crate::guard::Context::SendBack {
         order_id: order_id.to_string(),
     };
-    crate::guard::screen(
-        state,
-        Some(&who.user_id),
-        &context,
-        &[("reason", reason.as_str())],
-    )
-    .await?;
-    let post = Post {
-        kind: "text",
-        body: format!("【差し戻し】{}", reason.as_str()),
-        attachment_ids: vec![],
-    };
+    let mut post = screened_post(state, who, context, "reason", "text", reason, vec![]).await?;
+    post.body = format!("【差し戻し】{}", post.body);
     let now = state.clock.now_ms();
     Ok(
         act(state, who, order_id, Command::SendBack, Some(post), now)

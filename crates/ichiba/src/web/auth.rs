@@ -136,21 +136,32 @@ async fn signup(
             },
         );
     }
-    let policy = LoginPolicy::default();
-    let session = accounts::login(
-        &state.db,
-        &policy,
-        state.clock.now_ms(),
+    Ok(start_session(
+        &state,
+        &viewer,
+        &addr,
         &f.email,
         &f.password,
-        &addr,
+        &f.next,
+        "会員登録が完了しました。ようこそ ichiba へ！",
     )
-    .await
-    .map_err(AppError::from)?;
-    let mut response = see_other(
-        &safe_next(&f.next),
-        Some("会員登録が完了しました。ようこそ ichiba へ！"),
-    );
+    .await?)
+}
+
+/// Logs in and answers with the session cookie and a redirect to `next` (a local path).
+async fn start_session(
+    state: &AppState,
+    viewer: &Viewer,
+    addr: &str,
+    email: &str,
+    password: &str,
+    next: &str,
+    flash: &str,
+) -> Result<axum::response::Response, AppError> {
+    let policy = LoginPolicy::default();
+    let now = state.clock.now_ms();
+    let session = accounts::login(&state.db, &policy, now, email, password, addr).await?;
+    let mut response = see_other(&safe_next(next), Some(flash));
     set_session(
         &mut response,
         &session.token,
@@ -197,28 +208,18 @@ async fn login(
     ClientAddr(addr): ClientAddr,
     CsrfForm(f): CsrfForm<LoginForm>,
 ) -> PageResult {
-    let policy = LoginPolicy::default();
-    match accounts::login(
-        &state.db,
-        &policy,
-        state.clock.now_ms(),
+    let started = start_session(
+        &state,
+        &viewer,
+        &addr,
         &f.email,
         &f.password,
-        &addr,
+        &f.next,
+        "ログインしました。",
     )
-    .await
-    .map_err(AppError::from)
-    {
-        Ok(session) => {
-            let mut response = see_other(&safe_next(&f.next), Some("ログインしました。"));
-            set_session(
-                &mut response,
-                &session.token,
-                viewer.secure,
-                policy.session_ttl_ms / 1000,
-            );
-            Ok(response)
-        }
+    .await;
+    match started {
+        Ok(response) => Ok(response),
         Err(e) if e.status().is_client_error() => {
             let status = e.status();
             render_status(

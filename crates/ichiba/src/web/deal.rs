@@ -897,6 +897,25 @@ async fn post_message(
 #[derive(Debug, Deserialize)]
 struct Empty {}
 
+/// After a command on the order: back to the talk room with `flash`, or the room again with the
+/// reason it was refused (and `text` kept in the composer).
+#[allow(clippy::too_many_arguments)]
+async fn done<T>(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    id: &str,
+    result: Result<T, AppError>,
+    flash: &str,
+    text: &str,
+    context: &str,
+) -> PageResult {
+    match result {
+        Ok(_) => Ok(see_other(&format!("/orders/{id}"), Some(flash))),
+        Err(e) => refused(state, viewer, me, id, text, e, context).await,
+    }
+}
+
 async fn accept(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -904,14 +923,27 @@ async fn accept(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
-    let now = state.clock.now_ms();
-    match orders::act(&state, &me, &id, Command::Accept, None, now).await {
-        Ok(_) => Ok(see_other(
-            &format!("/orders/{id}"),
-            Some("承諾しました。取引が完了しました。評価をお願いします。"),
-        )),
-        Err(e) => refused(&state, &viewer, &me, &id, "", e, "order_message").await,
-    }
+    let result = orders::act(
+        &state,
+        &me,
+        &id,
+        Command::Accept,
+        None,
+        state.clock.now_ms(),
+    )
+    .await;
+    let flash = "承諾しました。取引が完了しました。評価をお願いします。";
+    done(
+        &state,
+        &viewer,
+        &me,
+        &id,
+        result,
+        flash,
+        "",
+        "order_message",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -927,13 +959,19 @@ async fn send_back(
     CsrfForm(f): CsrfForm<SendBackForm>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
-    match orders::send_back(&state, &me, &id, &f.reason).await {
-        Ok(_) => Ok(see_other(
-            &format!("/orders/{id}"),
-            Some("差し戻しました。出品者からの再納品をお待ちください。"),
-        )),
-        Err(e) => refused(&state, &viewer, &me, &id, &f.reason, e, "send_back").await,
-    }
+    let result = orders::send_back(&state, &me, &id, &f.reason).await;
+    let flash = "差し戻しました。出品者からの再納品をお待ちください。";
+    done(
+        &state,
+        &viewer,
+        &me,
+        &id,
+        result,
+        flash,
+        &f.reason,
+        "send_back",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -963,13 +1001,19 @@ async fn due_date(
         return refused(&state, &viewer, &me, &id, "", e, "order_message").await;
     };
     let now = state.clock.now_ms();
-    match orders::act(&state, &me, &id, Command::SetDueDate { due_at }, None, now).await {
-        Ok(_) => Ok(see_other(
-            &format!("/orders/{id}"),
-            Some("お届け予定日を変更しました。購入者に通知されます。"),
-        )),
-        Err(e) => refused(&state, &viewer, &me, &id, "", e, "order_message").await,
-    }
+    let result = orders::act(&state, &me, &id, Command::SetDueDate { due_at }, None, now).await;
+    let flash = "お届け予定日を変更しました。購入者に通知されます。";
+    done(
+        &state,
+        &viewer,
+        &me,
+        &id,
+        result,
+        flash,
+        "",
+        "order_message",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1011,10 +1055,18 @@ async fn answer_cancel(
         "withdraw" => (Command::WithdrawCancel, "キャンセル申請を取り下げました。"),
         _ => return Err(AppError::NotFound.into()),
     };
-    match orders::act(&state, &me, &id, command, None, state.clock.now_ms()).await {
-        Ok(_) => Ok(see_other(&format!("/orders/{id}"), Some(flash))),
-        Err(e) => refused(&state, &viewer, &me, &id, "", e, "order_message").await,
-    }
+    let result = orders::act(&state, &me, &id, command, None, state.clock.now_ms()).await;
+    done(
+        &state,
+        &viewer,
+        &me,
+        &id,
+        result,
+        flash,
+        "",
+        "order_message",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
