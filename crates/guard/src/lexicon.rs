@@ -276,16 +276,144 @@ pub(crate) struct Token {
     pub base_end: usize,
 }
 
+/// How many literal sets a phrase rule can name: its triggers (level 0) and up to two further sets of
+/// literals every match also contains (levels 1 and 2).
+pub(crate) const LEVELS: usize = 3;
+
+/// The pseudo-level of a phrase rule's *start* literals (every match starts with one): the lexicon
+/// reports where they occur.
+pub(crate) const START: usize = LEVELS;
+
+/// The phrase-rule literals present in a text.
+#[derive(Debug, Clone)]
+pub(crate) struct Triggered {
+    /// Bit `i` of `mask[l]` is set when a level-`l` literal of phrase rule `i` occurs.
+    pub mask: [u64; LEVELS],
+    /// `last[i]`: the squeezed byte offset where the last trigger (level-0 literal) of phrase rule `i`
+    /// starts (0 when there is none). A match of the rule that starts after it cannot exist.
+    pub last: [usize; 64],
+    /// `(i, offset)`: a start literal of phrase rule `i` begins at this squeezed byte offset.
+    pub starts: Vec<(usize, usize)>,
+}
+
+impl Default for Triggered {
+    fn default() -> Triggered {
+        Triggered {
+            mask: [0; LEVELS],
+            last: [0; 64],
+            starts: Vec::new(),
+        }
+    }
+}
+
+/// A phrase-rule literal for the lexicon: the literal, its level and the mask of the rules it serves.
+pub(crate) type TriggerLiteral = (String, usize, u64);
+
 /// The compiled dictionary. Built once per guard.
 ///
-/// Besides the service names it carries *trigger* literals of the phrase rules: each trigger has a
-/// bit mask of the rules it enables, and [`Lexicon::find`] returns the union of the masks of the
-/// triggers present, so the phrase rules know in the same pass which of them can possibly match.
+/// Besides the service names it carries *trigger* literals of the phrase rules: each literal has a
+/// level and a bit mask of the rules it serves, and [`Lexicon::find`] returns, per level, the union
+/// of the masks of the literals present, so the phrase rules know in the same pass which of them can
+/// possibly match (a rule needs a literal of each of its levels).
 #[derive(Debug)]
 pub(crate) struct Lexicon {
+    /// The automaton over the dictionary spelled in [`Alphabet`] codes.
     ac: AhoCorasick,
+    alphabet: Alphabet,
+    /// Each pattern (squeezed) if it has a char with the shared code, so a match must be checked.
+    shared: Vec<Option<String>>,
     words: Vec<Word>,
-    trigger_masks: Vec<u64>,
+    trigger_masks: Vec<[u64; LEVELS + 1]>,
+}
+
+/// The chars of the dictionary, each with a one-byte code: the automaton runs over the text spelled
+/// in codes (chars outside the dictionary are 0) rather than over UTF-8, which takes a third of the
+/// steps for Japanese text and keeps the automaton small.
+///
+/// The [`SHARED`]` - 1` chars that occur most in the dictionary have codes of their own; the rarer
+/// ones share [`SHARED`], so a match of a word with such a char is checked against the text.
+#[derive(Debug)]
+pub(crate) struct Alphabet {
+    /// Codes of U+0000..U+30FF (ASCII, CJK punctuation, hiragana, katakana).
+    low: Vec<u8>,
+    /// The other chars (kanji, …) in an open-addressing table (a power of two of slots).
+    high: Vec<(char, u8)>,
+}
+
+/// Chars below this have their code in [`Alphabet::low`].
+const LOW_END: u32 = 0x3100;
+
+/// The code shared by the dictionary's rarest chars.
+const SHARED: u8 = 255;
+
+impl Alphabet {
+    fn new<'p>(patterns: impl Iterator<Item = &'p str>) -> Alphabet {
+        let mut counts: Vec<(char, usize)> = Vec::new();
+        let mut chars: Vec<char> = patterns.flat_map(str::chars).collect();
+        chars.sort_unstable();
+        for c in chars {
+            match counts.last_mut() {
+                Some((k, n)) if *k == c => *n += 1,
+                _ => counts.push((c, 1)),
+            }
+        }
+        // The most used chars first (ties by char, so the codes are stable).
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let high_count = counts.iter().filter(|&&(c, _)| c as u32 >= LOW_END).count();
+        // A power of two at least four times the number of chars, so probes are short.
+        let slots = (high_count * 4).next_power_of_two().max(64);
+        let mut a = Alphabet {
+            low: vec![0; LOW_END as usize],
+            high: vec![('\0', 0); slots],
+        };
+        for (k, &(c, _)) in counts.iter().enumerate() {
+            let code = u8::try_from(k + 1).unwrap_or(SHARED);
+            if (c as u32) < LOW_END {
+                a.low[c as usize] = code;
+            } else {
+                let mut h = a.slot(c);
+                while a.high[h].1 != 0 {
+                    h = (h + 1) & (slots - 1);
+                }
+                a.high[h] = (c, code);
+            }
+        }
+        a
+    }
+
+    #[inline]
+    fn slot(&self, c: char) -> usize {
+        ((c as u32).wrapping_mul(0x9E37_79B1) >> 16) as usize & (self.high.len() - 1)
+    }
+
+    /// The code of `c` (0 outside the dictionary).
+    #[inline]
+    pub(crate) fn code(&self, c: char) -> u8 {
+        if let Some(&k) = self.low.get(c as usize) {
+            return k;
+        }
+        let mut h = self.slot(c);
+        loop {
+            let (k, code) = self.high[h];
+            if k == c || code == 0 {
+                return code;
+            }
+            h = (h + 1) & (self.high.len() - 1);
+        }
+    }
+
+    /// Whether `word` has a char with the shared code.
+    fn has_shared(&self, word: &str) -> bool {
+        word.chars().any(|c| self.code(c) == SHARED)
+    }
+
+    /// Appends the coded form of `text` to `out`.
+    fn encode(&self, text: &str, out: &mut Vec<u8>) {
+        out.reserve(text.len());
+        for c in text.chars() {
+            out.push(self.code(c));
+        }
+    }
 }
 
 fn is_ascii_alnum(c: char) -> bool {
@@ -297,7 +425,7 @@ impl Lexicon {
     ///
     /// # Panics
     /// Only if the constant dictionary cannot be compiled, which the unit tests rule out.
-    pub(crate) fn new(triggers: &[(String, u64)]) -> Lexicon {
+    pub(crate) fn new(triggers: &[TriggerLiteral]) -> Lexicon {
         let mut patterns = Vec::with_capacity(WORDS.len() + triggers.len());
         let mut words = Vec::with_capacity(WORDS.len());
         for &(word, class, flags) in WORDS {
@@ -313,49 +441,98 @@ impl Lexicon {
             });
             patterns.push(sq);
         }
-        // Triggers, normalised like the text and merged when two rules share one.
-        let mut merged: Vec<(String, u64)> = Vec::new();
-        for (raw, mask) in triggers {
+        // Trigger literals, normalised like the text and merged when two rules (or levels) share one.
+        let mut merged: Vec<(String, [u64; LEVELS + 1])> = Vec::new();
+        for (raw, level, mask) in triggers {
             let (sq, _) = squeeze_word(raw);
-            if sq.is_empty() {
+            if sq.is_empty() || *level > START {
                 continue;
             }
             match merged.iter_mut().find(|(s, _)| *s == sq) {
-                Some((_, m)) => *m |= mask,
-                None => merged.push((sq, *mask)),
+                Some((_, m)) => m[*level] |= mask,
+                None => {
+                    let mut m = [0; LEVELS + 1];
+                    m[*level] = *mask;
+                    merged.push((sq, m));
+                }
             }
         }
         let trigger_masks = merged.iter().map(|(_, m)| *m).collect();
         patterns.extend(merged.into_iter().map(|(s, _)| s));
+        let alphabet = Alphabet::new(patterns.iter().map(String::as_str));
+        let coded: Vec<Vec<u8>> = patterns
+            .iter()
+            .map(|p| {
+                let mut out = Vec::new();
+                alphabet.encode(p, &mut out);
+                out
+            })
+            .collect();
+        let shared = patterns
+            .iter()
+            .map(|p| alphabet.has_shared(p).then(|| p.clone()))
+            .collect();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
+            .build(&coded)
             .expect("the constant service dictionary compiles");
         Lexicon {
             ac,
+            alphabet,
+            shared,
             words,
             trigger_masks,
         }
     }
 
-    /// Finds every dictionary word in the text (the longest where words overlap), and the union of
-    /// the masks of the triggers present.
-    pub(crate) fn find(&self, n: &Normalized, sq: &Squeezed) -> (Vec<Token>, u64) {
+    /// The alphabet the squeezed view is to be spelled in (see [`Normalized::with_squeezed`]).
+    pub(crate) fn alphabet(&self) -> &Alphabet {
+        &self.alphabet
+    }
+
+    /// Finds every dictionary word in the text (the longest where words overlap), and the phrase-rule
+    /// literals present.
+    pub(crate) fn find(&self, n: &Normalized, sq: &Squeezed) -> (Vec<Token>, Triggered) {
         let mut found: Vec<Token> = Vec::new();
-        let mut mask = 0u64;
-        for m in self.ac.find_overlapping_iter(&sq.text) {
+        let mut triggered = Triggered::default();
+        // The engine's views come spelled in codes; others (tests) are spelled here.
+        let mut spelled = Vec::new();
+        let codes = if sq.codes.len() == sq.len() {
+            &sq.codes
+        } else {
+            self.alphabet.encode(&sq.text, &mut spelled);
+            &spelled
+        };
+        for m in self.ac.find_overlapping_iter(&codes[..]) {
             let id = m.pattern().as_usize();
+            // Squeezed char range of the match (one code a char).
+            let (s, e) = (m.start(), m.end());
+            if let Some(Some(p)) = self.shared.get(id)
+                && sq.slice(s, e) != p
+            {
+                continue;
+            }
             let Some(word) = self.words.get(id) else {
-                mask |= self
-                    .trigger_masks
-                    .get(id - self.words.len())
-                    .copied()
-                    .unwrap_or(0);
+                if let Some(t) = self.trigger_masks.get(id - self.words.len()) {
+                    for (m, t) in triggered.mask.iter_mut().zip(t) {
+                        *m |= t;
+                    }
+                    let mut rules = t[0];
+                    while rules != 0 {
+                        let i = rules.trailing_zeros() as usize;
+                        triggered.last[i] = triggered.last[i].max(sq.byte_of[s]);
+                        rules &= rules - 1;
+                    }
+                    let mut rules = t[START];
+                    while rules != 0 {
+                        let i = rules.trailing_zeros() as usize;
+                        triggered.starts.push((i, sq.byte_of[s]));
+                        rules &= rules - 1;
+                    }
+                }
                 continue;
             };
-            let s = sq.char_at(m.start());
-            let e = sq.char_at(m.end());
             if e - s != word.len {
                 continue;
             }
@@ -369,17 +546,21 @@ impl Lexicon {
                 .cmp(&b.sq_start)
                 .then((b.sq_end - b.sq_start).cmp(&(a.sq_end - a.sq_start)))
         });
-        let mut out: Vec<Token> = Vec::with_capacity(found.len());
-        for t in found {
-            if out
+        // In place: `found[..kept]` are the tokens kept so far.
+        let mut kept = 0;
+        for k in 0..found.len() {
+            let t = found[k];
+            if found[..kept]
                 .iter()
                 .any(|o| t.sq_start < o.sq_end && o.sq_start < t.sq_end)
             {
                 continue;
             }
-            out.push(t);
+            found[kept] = t;
+            kept += 1;
         }
-        (out, mask)
+        found.truncate(kept);
+        (found, triggered)
     }
 
     fn check(
@@ -442,7 +623,7 @@ mod tests {
     use super::*;
 
     fn classes(text: &str) -> Vec<(Class, String)> {
-        let lex = Lexicon::new(&[("直接".to_owned(), 0b10)]);
+        let lex = Lexicon::new(&[("直接".to_owned(), 0, 0b10)]);
         let n = Normalized::new(text);
         let sq = n.squeeze();
         lex.find(&n, &sq)
@@ -508,11 +689,51 @@ mod tests {
 
     #[test]
     fn triggers_report_their_rule_masks() {
-        let lex = Lexicon::new(&[("直接".to_owned(), 0b01), ("手数料".to_owned(), 0b10)]);
+        let lex = Lexicon::new(&[
+            ("直接".to_owned(), 0, 0b01),
+            ("手数料".to_owned(), 0, 0b10),
+            ("お願い".to_owned(), 1, 0b01),
+            ("お願い".to_owned(), 2, 0b10),
+        ]);
         let n = Normalized::new("直 接 お願いします");
-        assert_eq!(lex.find(&n, &n.squeeze()).1, 0b01);
+        let t = lex.find(&n, &n.squeeze()).1;
+        assert_eq!(t.mask, [0b01, 0b01, 0b10]);
+        assert_eq!(t.last[0], 0);
+        let n = Normalized::new("直接、直接");
+        // The squeezed view drops the comma: the second 直接 starts at byte 6.
+        assert_eq!(lex.find(&n, &n.squeeze()).1.last[0], "直接".len());
         let n = Normalized::new("よろしく");
-        assert_eq!(lex.find(&n, &n.squeeze()).1, 0);
+        assert_eq!(lex.find(&n, &n.squeeze()).1.mask, [0; LEVELS]);
+    }
+
+    #[test]
+    fn the_engine_dictionary_has_codes_for_its_chars() {
+        let rules = crate::rules::phrases::Rules::new(&crate::Policy::default());
+        let lex = Lexicon::new(&rules.triggers());
+        // Chars outside the dictionary are 0; common ones have their own code.
+        assert_eq!(lex.alphabet.code('☃'), 0);
+        for c in ['ら', 'い', 'ん', 'l', '直', '接', '@'] {
+            assert!(![0, SHARED].contains(&lex.alphabet.code(c)), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn words_with_shared_codes_are_checked_against_the_text() {
+        // 255 one-char words use up the codes; the rarest share one.
+        let kanji = |k: u32| char::from_u32(0x4E00 + k).unwrap_or('?');
+        let words: Vec<String> = (0..300).map(kanji).map(|c| format!("{c}{c}")).collect();
+        let alpha = Alphabet::new(words.iter().map(String::as_str));
+        let last = kanji(299);
+        assert_eq!(alpha.code(last), SHARED);
+        let mut triggers: Vec<TriggerLiteral> =
+            words.iter().map(|w| (w.clone(), 0, 1u64)).collect();
+        triggers.push(("直接".to_owned(), 0, 2));
+        let lex = Lexicon::new(&triggers);
+        let two_shared = format!("{}{}", kanji(298), last);
+        let n = Normalized::new(&two_shared);
+        assert_eq!(lex.find(&n, &n.squeeze()).1.mask[0], 0);
+        let n = Normalized::new(&format!("{last}{last}"));
+        assert_eq!(lex.find(&n, &n.squeeze()).1.mask[0], 1);
     }
 
     #[test]

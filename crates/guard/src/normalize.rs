@@ -19,6 +19,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::lexicon::Alphabet;
+
 /// The base view of a text with its offset maps. Indices are base-view character indices.
 #[derive(Debug)]
 pub(crate) struct Normalized {
@@ -73,6 +75,9 @@ pub(crate) struct Squeezed {
     pub byte_of: Vec<usize>,
     /// Base char index of each squeezed char.
     pub base_idx: Vec<usize>,
+    /// The squeezed text spelled in the lexicon's [`Alphabet`] codes (filled when the view is built
+    /// with an alphabet; the lexicon's automaton runs over it).
+    pub codes: Vec<u8>,
 }
 
 /// Whether `c` is dropped by normalisation (it carries no letter of its own).
@@ -135,42 +140,53 @@ pub(crate) fn fold(c: char) -> char {
     }
 }
 
+/// [`is_sep`] for the chars of the fast path ([`is_fast`]).
+#[inline]
+fn is_fast_sep(c: char) -> bool {
+    matches!(c, '・' | '、' | '「' | '」' | '『' | '』')
+}
+
 /// Whether a char is stable under NFKC and lower-casing, so the slow path can be skipped.
 fn is_fast(c: char) -> bool {
     matches!(c, '\u{3041}'..='\u{3096}' | '\u{309D}' | '\u{309E}' | '\u{30A1}'..='\u{30FE}' | '\u{4E00}'..='\u{9FFF}' | '\u{3001}' | '\u{3002}' | '\u{3005}'..='\u{3007}' | '\u{300C}'..='\u{300F}')
 }
 
+/// ASCII separator characters (see [`is_sep`]).
+const fn is_ascii_sep(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | 0x0b
+            | 0x0c
+            | b'.'
+            | b'-'
+            | b'_'
+            | b'*'
+            | b'/'
+            | b'|'
+            | b','
+            | b'~'
+            | b'+'
+            | b'='
+            | b'\''
+            | b'"'
+            | b'`'
+            | b'^'
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'<'
+            | b'>'
+    )
+}
+
 /// Separator characters: dropped from the squeezed view.
 pub(crate) fn is_sep(c: char) -> bool {
     if c.is_ascii() {
-        return matches!(
-            c,
-            ' ' | '\t'
-                | '\n'
-                | '\r'
-                | '\x0b'
-                | '\x0c'
-                | '.'
-                | '-'
-                | '_'
-                | '*'
-                | '/'
-                | '|'
-                | ','
-                | '~'
-                | '+'
-                | '='
-                | '\''
-                | '"'
-                | '`'
-                | '^'
-                | '('
-                | ')'
-                | '['
-                | ']'
-                | '<'
-                | '>'
-        );
+        return is_ascii_sep(c as u8);
     }
     // Kana and kanji (the bulk of Japanese text): only the middle dot is a separator.
     if ('\u{3041}'..='\u{9FFF}').contains(&c) {
@@ -237,6 +253,7 @@ struct Buffers {
     sq_text: String,
     sq_byte_of: Vec<usize>,
     sq_base_idx: Vec<usize>,
+    sq_codes: Vec<u8>,
 }
 
 impl Buffers {
@@ -250,6 +267,7 @@ impl Buffers {
         self.sq_text.clear();
         self.sq_byte_of.clear();
         self.sq_base_idx.clear();
+        self.sq_codes.clear();
     }
 }
 
@@ -275,11 +293,47 @@ pub(crate) fn recycle(n: Normalized, sq: Squeezed) {
         sq_text: sq.text,
         sq_byte_of: sq.byte_of,
         sq_base_idx: sq.base_idx,
+        sq_codes: sq.codes,
     };
     POOL.with(|p| *p.borrow_mut() = Some(bufs));
 }
 
-struct Builder {
+/// Per-char flags of the ASCII range, so the hot loop classifies a char with one load: a separator
+/// (dropped from the squeezed view).
+const A_SEP: u8 = 1;
+/// A sentence terminator (`!`, `?`, line feed).
+const A_END: u8 = 2;
+/// A char that feeds one of the [`Facts`] (`o`, `t`, `@`, `(`, `[`, digits).
+const A_FACT: u8 = 4;
+/// A lower-case letter (a dot before it makes a dotted word).
+const A_LOWER: u8 = 8;
+
+const ASCII_FLAGS: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let c = i as u8;
+        let mut f = 0;
+        if is_ascii_sep(c) {
+            f |= A_SEP;
+        }
+        if matches!(c, b'!' | b'?' | b'\n') {
+            f |= A_END;
+        }
+        if matches!(c, b'o' | b't' | b'@' | b'(' | b'[') || c.is_ascii_digit() {
+            f |= A_FACT;
+        }
+        if c.is_ascii_lowercase() {
+            f |= A_LOWER;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+};
+
+/// Builds both views in one pass.
+struct Builder<'a> {
     text: String,
     chars: Vec<char>,
     byte_of: Vec<usize>,
@@ -289,94 +343,173 @@ struct Builder {
     facts: Facts,
     /// The last char of the squeezed view.
     sq_last: char,
-    /// The squeezed view, built in the same pass when asked for.
-    sq: Option<Squeezed>,
+    sq: Squeezed,
+    /// Spells the squeezed view in codes as well.
+    alphabet: Option<&'a Alphabet>,
 }
 
-/// Whether `c` can stand for a digit of a phone number (see [`Facts::digitish`]).
-fn is_digitish(c: char) -> bool {
-    c.is_ascii_digit()
-        || matches!(
-            c,
-            'o' | '〇'
-                | '零'
-                | '○'
-                | '◯'
-                | '一'
-                | '壱'
-                | '二'
-                | '弐'
-                | '三'
-                | '参'
-                | '四'
-                | '五'
-                | '六'
-                | '七'
-                | '八'
-                | '九'
-        )
+/// Kanji numerals (and circles) that can stand for a digit of a phone number (see
+/// [`Facts::digitish`]).
+fn is_kanji_digit(c: char) -> bool {
+    matches!(
+        c,
+        '〇' | '零'
+            | '○'
+            | '◯'
+            | '一'
+            | '壱'
+            | '二'
+            | '弐'
+            | '三'
+            | '参'
+            | '四'
+            | '五'
+            | '六'
+            | '七'
+            | '八'
+            | '九'
+    )
 }
 
-impl Builder {
+impl Builder<'_> {
+    /// Records a sentence end after base char `i`.
     #[inline]
-    fn push(&mut self, c: char, orig: usize, kata: bool) {
-        let i = self.chars.len();
-        let p1 = self.chars.last().copied().unwrap_or(' ');
-        if c.is_ascii() {
-            if c.is_ascii_lowercase() {
-                match c {
-                    'o' => self.facts.digitish += 1,
-                    't' if p1 == 'a' => self.facts.at_letters = true,
-                    't' if p1 == 'o' && i >= 2 && self.chars[i - 2] == 'd' => {
-                        self.facts.dot_word = true
-                    }
-                    _ => {}
+    fn sentence_end(&mut self, i: usize) {
+        // A run of terminators ("。\n", "!?") ends one sentence, not several empty ones.
+        match self.sentence_starts.last_mut() {
+            Some(last) if *last == i && i > 0 => *last = i + 1,
+            _ => self.sentence_starts.push(i + 1),
+        }
+    }
+
+    /// The facts an ASCII char with [`A_FACT`] feeds.
+    #[inline]
+    fn ascii_fact(&mut self, c: char, i: usize) {
+        match c {
+            'o' => self.facts.digitish += 1,
+            't' => {
+                let p1 = self.chars.last().copied().unwrap_or(' ');
+                if p1 == 'a' {
+                    self.facts.at_letters = true;
+                } else if p1 == 'o' && i >= 2 && self.chars[i - 2] == 'd' {
+                    self.facts.dot_word = true;
                 }
-                if p1 == '.' {
-                    self.facts.dotted = true;
-                }
-            } else if c.is_ascii_digit() {
-                self.facts.digitish += 1;
-            } else if c == '@' {
-                self.facts.at = true;
-            } else if c == '(' || c == '[' {
-                self.facts.bracket = true;
             }
-        } else if is_digitish(c) {
-            self.facts.digitish += 1;
-        } else if c == 'と' && p1 == 'っ' && i >= 2 {
+            '@' => self.facts.at = true,
+            '(' | '[' => self.facts.bracket = true,
+            _ => self.facts.digitish += 1,
+        }
+    }
+
+    /// The facts a non-ASCII char feeds.
+    #[inline]
+    fn wide_fact(&mut self, c: char, i: usize) {
+        // Kanji numerals are 〇 and CJK ideographs (U+4E00…) or geometric circles (U+25CB, U+25EF).
+        if !('\u{3041}'..'\u{4E00}').contains(&c) {
+            if is_kanji_digit(c) {
+                self.facts.digitish += 1;
+            }
+        } else if c == 'と' && i >= 2 && self.chars[i - 1] == 'っ' {
             match self.chars[i - 2] {
                 'あ' => self.facts.atto = true,
                 'ど' => self.facts.dot_word = true,
                 _ => {}
             }
         }
-        if is_sentence_end(c) {
-            // A run of terminators ("。\n", "!?") ends one sentence, not several empty ones.
-            match self.sentence_starts.last_mut() {
-                Some(last) if *last == i && i > 0 => *last = i + 1,
-                _ => self.sentence_starts.push(i + 1),
+    }
+
+    /// The facts a non-ASCII char feeds (the general path).
+    #[inline]
+    fn wide_fact_any(&mut self, c: char, i: usize) {
+        if is_kanji_digit(c) {
+            self.facts.digitish += 1;
+        } else if c == 'と' && i >= 2 && self.chars[i - 1] == 'っ' {
+            match self.chars[i - 2] {
+                'あ' => self.facts.atto = true,
+                'ど' => self.facts.dot_word = true,
+                _ => {}
             }
         }
-        if let Some(sq) = &mut self.sq
-            && !is_sep(c)
-        {
-            if matches!(
-                (self.sq_last, c),
-                ('ぜ', 'ろ') | ('れ', 'い') | ('ま', 'る')
-            ) {
-                self.facts.zero_word = true;
-            }
-            self.sq_last = c;
-            sq.byte_of.push(sq.text.len());
-            sq.text.push(c);
-            sq.base_idx.push(i);
+    }
+
+    /// Appends a squeezed char for base char `i`.
+    #[inline(always)]
+    fn push_sq(&mut self, c: char, i: usize) {
+        if matches!(
+            (self.sq_last, c),
+            ('ぜ', 'ろ') | ('れ', 'い') | ('ま', 'る')
+        ) {
+            self.facts.zero_word = true;
         }
+        self.sq_last = c;
+        self.sq.byte_of.push(self.sq.text.len());
+        self.sq.text.push(c);
+        self.sq.base_idx.push(i);
+        if let Some(a) = self.alphabet {
+            self.sq.codes.push(a.code(c));
+        }
+    }
+
+    /// Appends a base char.
+    #[inline(always)]
+    fn push_base(&mut self, c: char, orig: usize, kata: bool) {
         self.byte_of.push(self.text.len());
         self.text.push(c);
         self.chars.push(c);
         self.orig_start.push(orig);
         self.kata.push(kata);
+    }
+
+    /// Appends an ASCII char (already lower-cased).
+    #[inline(always)]
+    fn push_ascii(&mut self, c: char, orig: usize) {
+        let i = self.chars.len();
+        let flags = ASCII_FLAGS[c as usize & 0x7f];
+        if flags & A_FACT != 0 {
+            self.ascii_fact(c, i);
+        }
+        if flags & A_LOWER != 0 && self.chars.last() == Some(&'.') {
+            self.facts.dotted = true;
+        }
+        if flags & A_END != 0 {
+            self.sentence_end(i);
+        }
+        if flags & A_SEP == 0 {
+            self.push_sq(c, i);
+        }
+        self.push_base(c, orig, false);
+    }
+
+    /// Appends a char of the kana/kanji fast path (already folded): there only 。 ends a sentence and
+    /// only ・、「」『』 are separators.
+    #[inline(always)]
+    fn push_fast(&mut self, c: char, orig: usize, kata: bool) {
+        let i = self.chars.len();
+        self.wide_fact(c, i);
+        if c == '。' {
+            self.sentence_end(i);
+        }
+        if !is_fast_sep(c) {
+            self.push_sq(c, i);
+        }
+        self.push_base(c, orig, kata);
+    }
+
+    /// Appends any normalised char.
+    fn push(&mut self, c: char, orig: usize, kata: bool) {
+        if c.is_ascii() {
+            self.push_ascii(c, orig);
+            return;
+        }
+        let i = self.chars.len();
+        self.wide_fact_any(c, i);
+        if is_sentence_end(c) {
+            self.sentence_end(i);
+        }
+        if !is_sep(c) {
+            self.push_sq(c, i);
+        }
+        self.push_base(c, orig, kata);
     }
 
     /// Tries to compose the previous base char with a sound mark; true on success.
@@ -394,43 +527,86 @@ impl Builder {
         }
         // The squeezed copy of the last char (if it has one) changes with it.
         let last_idx = self.chars.len() - 1;
-        if let Some(sq) = &mut self.sq
-            && sq.base_idx.last() == Some(&last_idx)
-        {
-            sq.text.pop();
-            sq.text.push(composed);
+        if self.sq.base_idx.last() == Some(&last_idx) {
+            self.sq.text.pop();
+            self.sq.text.push(composed);
+            if let (Some(a), Some(k)) = (self.alphabet, self.sq.codes.last_mut()) {
+                *k = a.code(composed);
+            }
+            // ｾﾞﾛ reads ぜろ: the zero-word check sees the composed char.
+            self.sq_last = composed;
         }
         true
+    }
+
+    /// The slow path: every char that is neither ASCII nor plain kana/kanji.
+    #[inline(never)]
+    fn push_other(&mut self, c: char, i: usize) {
+        // Full-width ASCII (！, ？, （, ：, Ａ, ０ …): NFKC is the ASCII char; no need for the
+        // general (and slow) NFKC iterator.
+        if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+            let a = char::from_u32(c as u32 - 0xFEE0).unwrap_or(c);
+            self.push(fold(a.to_ascii_lowercase()), i, false);
+            return;
+        }
+        // Pictographic emoji and the ideographic space and wave dash are stable under NFKC too.
+        if ('\u{1F300}'..='\u{1FAFF}').contains(&c) {
+            self.push(c, i, false);
+            return;
+        }
+        if c == '\u{3000}' || c == '\u{301C}' {
+            self.push(fold(c), i, false);
+            return;
+        }
+        // Dropped chars need no bookkeeping: a base char's original range ends where the next
+        // base char's begins, so they end up attached to the char before them.
+        if is_ignorable(c) {
+            return;
+        }
+        if let Some(mark) = sound_mark(c) {
+            // Unless it composes, a stray mark is dropped like an ignorable char.
+            self.compose_last(mark);
+            return;
+        }
+        if let Some(d) = dingbat_digit(c) {
+            for dc in d.chars() {
+                self.push(dc, i, false);
+            }
+            return;
+        }
+        let kata = is_katakana(c);
+        for d in c.nfkc() {
+            if let Some(mark) = sound_mark(d) {
+                self.compose_last(mark);
+                continue;
+            }
+            if is_ignorable(d) {
+                continue;
+            }
+            for l in d.to_lowercase() {
+                self.push(fold(l), i, kata);
+            }
+        }
     }
 }
 
 impl Normalized {
     /// Normalises `original`. Never fails; the result may be empty.
     pub(crate) fn new(original: &str) -> Normalized {
-        Normalized::build(original, false).0
+        Normalized::with_squeezed(original, None).0
     }
 
-    /// Normalises `original` and builds its squeezed view in the same pass (what the engine uses).
-    pub(crate) fn with_squeezed(original: &str) -> (Normalized, Squeezed) {
-        let (n, sq) = Normalized::build(original, true);
-        let sq = match sq {
-            Some(sq) => sq,
-            None => n.squeeze(),
-        };
-        (n, sq)
-    }
-
-    fn build(original: &str, squeeze: bool) -> (Normalized, Option<Squeezed>) {
+    /// Normalises `original` and builds its squeezed view in the same pass (what the engine uses),
+    /// spelled in `alphabet`'s codes too if given.
+    pub(crate) fn with_squeezed(
+        original: &str,
+        alphabet: Option<&Alphabet>,
+    ) -> (Normalized, Squeezed) {
         let cap = original.len() + 8;
         // Japanese text takes three bytes a char; ASCII one. Size for the common case.
         let chars_cap = original.len() / 2 + 8;
         // The buffers of the previous scan on this thread, if any (see `recycle`).
-        let bufs = if squeeze {
-            POOL.with(|p| p.borrow_mut().take())
-        } else {
-            None
-        };
-        let mut bufs = bufs.unwrap_or_default();
+        let mut bufs = POOL.with(|p| p.borrow_mut().take()).unwrap_or_default();
         bufs.clear();
         bufs.text.reserve(cap);
         bufs.chars.reserve(chars_cap);
@@ -438,6 +614,12 @@ impl Normalized {
         bufs.orig_start.reserve(chars_cap);
         bufs.kata.reserve(chars_cap);
         bufs.sentence_starts.push(0);
+        bufs.sq_text.reserve(cap);
+        bufs.sq_byte_of.reserve(chars_cap + 1);
+        bufs.sq_base_idx.reserve(chars_cap);
+        if alphabet.is_some() {
+            bufs.sq_codes.reserve(chars_cap);
+        }
         let mut b = Builder {
             text: bufs.text,
             chars: bufs.chars,
@@ -447,80 +629,28 @@ impl Normalized {
             sentence_starts: bufs.sentence_starts,
             facts: Facts::default(),
             sq_last: ' ',
-            sq: squeeze.then(|| {
-                let mut sq = Squeezed {
-                    text: bufs.sq_text,
-                    byte_of: bufs.sq_byte_of,
-                    base_idx: bufs.sq_base_idx,
-                };
-                sq.text.reserve(cap);
-                sq.byte_of.reserve(chars_cap + 1);
-                sq.base_idx.reserve(chars_cap);
-                sq
-            }),
+            alphabet,
+            sq: Squeezed {
+                text: bufs.sq_text,
+                byte_of: bufs.sq_byte_of,
+                base_idx: bufs.sq_base_idx,
+                codes: bufs.sq_codes,
+            },
         };
         let mut orig_len = 0;
-        for (i, c) in original.chars().enumerate() {
-            orig_len = i + 1;
+        for c in original.chars() {
+            let i = orig_len;
+            orig_len += 1;
             if c.is_ascii() {
-                b.push(c.to_ascii_lowercase(), i, false);
-                continue;
-            }
-            if is_fast(c) {
-                b.push(fold(c), i, is_katakana(c));
-                continue;
-            }
-            // Full-width ASCII (！, ？, （, ：, Ａ, ０ …): NFKC is the ASCII char; no need for the
-            // general (and slow) NFKC iterator.
-            if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
-                let a = char::from_u32(c as u32 - 0xFEE0).unwrap_or(c);
-                b.push(fold(a.to_ascii_lowercase()), i, false);
-                continue;
-            }
-            // Pictographic emoji and the ideographic space and wave dash are stable under NFKC too.
-            if ('\u{1F300}'..='\u{1FAFF}').contains(&c) {
-                b.push(c, i, false);
-                continue;
-            }
-            if c == '\u{3000}' || c == '\u{301C}' {
-                b.push(fold(c), i, false);
-                continue;
-            }
-            // Dropped chars need no bookkeeping: a base char's original range ends where the next
-            // base char's begins, so they end up attached to the char before them.
-            if is_ignorable(c) {
-                continue;
-            }
-            if let Some(mark) = sound_mark(c) {
-                // Unless it composes, a stray mark is dropped like an ignorable char.
-                b.compose_last(mark);
-                continue;
-            }
-            if let Some(d) = dingbat_digit(c) {
-                for dc in d.chars() {
-                    b.push(dc, i, false);
-                }
-                continue;
-            }
-            let kata = is_katakana(c);
-            for d in c.nfkc() {
-                if let Some(mark) = sound_mark(d) {
-                    b.compose_last(mark);
-                    continue;
-                }
-                if is_ignorable(d) {
-                    continue;
-                }
-                for l in d.to_lowercase() {
-                    b.push(fold(l), i, kata);
-                }
+                b.push_ascii(c.to_ascii_lowercase(), i);
+            } else if is_fast(c) {
+                b.push_fast(fold(c), i, is_katakana(c));
+            } else {
+                b.push_other(c, i);
             }
         }
         b.byte_of.push(b.text.len());
-        let mut sq = b.sq;
-        if let Some(sq) = &mut sq {
-            sq.byte_of.push(sq.text.len());
-        }
+        b.sq.byte_of.push(b.sq.text.len());
         let n = Normalized {
             text: b.text,
             chars: b.chars,
@@ -531,7 +661,7 @@ impl Normalized {
             sentence_starts: b.sentence_starts,
             facts: b.facts,
         };
-        (n, sq)
+        (n, b.sq)
     }
 
     /// Number of base chars.
@@ -616,6 +746,7 @@ impl Normalized {
             text,
             byte_of,
             base_idx,
+            codes: Vec::new(),
         }
     }
 }
@@ -741,6 +872,24 @@ mod tests {
             let slow: String = c.nfkc().flat_map(char::to_lowercase).map(fold).collect();
             assert_eq!(Normalized::new(&c.to_string()).text, slow, "{c:?}");
         }
+    }
+
+    #[test]
+    fn the_fast_path_classifies_like_the_general_one() {
+        for c in ('\u{3000}'..='\u{9FFF}').filter(|&c| is_fast(c)) {
+            assert_eq!(is_fast_sep(c), is_sep(c), "{c:?}");
+            assert_eq!(c == '。', is_sentence_end(c), "{c:?}");
+        }
+        // `wide_fact` only looks for kanji numerals outside the kana block.
+        for c in ('\u{3041}'..'\u{4E00}').filter(|&c| is_fast(c)) {
+            assert!(!is_kanji_digit(c), "{c:?}");
+        }
+        assert_eq!(Normalized::new("〇八〇 零一二三").facts.digitish, 7);
+    }
+
+    #[test]
+    fn half_width_kana_readings_of_zero_are_seen() {
+        assert!(Normalized::new("ｾﾞﾛ").facts.zero_word);
     }
 
     #[test]

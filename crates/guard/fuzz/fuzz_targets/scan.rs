@@ -2,7 +2,10 @@
 //! (`start < end <= char count`), its excerpt is exactly the original chars `[start, end)`, findings
 //! are sorted, the action agrees with the findings, and a second scan gives the same verdict.
 //!
-//! `cargo +nightly fuzz run scan` from `crates/guard`.
+//! From `crates/guard`: `RUSTC_BOOTSTRAP=1 cargo fuzz run scan -- -max_total_time=300` (cargo-fuzz
+//! wants nightly flags; `RUSTC_BOOTSTRAP=1` lets the stable toolchain accept them). The build has
+//! debug assertions on, so each scan also checks the phrase rules' literal gates and anchored searches
+//! against a plain search (see `src/rules/phrases.rs`).
 
 #![no_main]
 

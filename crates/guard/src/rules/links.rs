@@ -127,7 +127,11 @@ impl Rules {
     fn urls(&self, cx: &Ctx<'_>, out: &mut Vec<Hit>) {
         let text = &cx.n.text;
         let f = &cx.n.facts;
-        let url = if f.dot_word || f.bracket {
+        // The spelled-out dots are `(.)`, `[.]`, `(dot)`, `[dot]`, ` dot ` and ドット: without them the
+        // smaller pattern finds the same.
+        let spelled_dot =
+            f.dot_word || (f.bracket && (text.contains("(.)") || text.contains("[.]")));
+        let url = if spelled_dot {
             &self.url
         } else {
             &self.url_plain
@@ -143,13 +147,21 @@ impl Rules {
                     continue;
                 }
             }
-            let obfuscated = self.dot.is_match(host_m.as_str());
-            let host: String = self
-                .dot
-                .replace_all(host_m.as_str(), ".")
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
+            // A host of the smaller pattern has plain dots and no spaces.
+            let obfuscated = spelled_dot && self.dot.is_match(host_m.as_str());
+            let host: String = if obfuscated {
+                self.dot
+                    .replace_all(host_m.as_str(), ".")
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect()
+            } else {
+                host_m
+                    .as_str()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect()
+            };
             let host = host.trim_start_matches("www.").to_owned();
             let tld = host.rsplit('.').next().unwrap_or("");
             if (!scheme || obfuscated) && !BARE_TLDS.contains(&tld) {

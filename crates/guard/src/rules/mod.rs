@@ -30,7 +30,7 @@ use std::cell::OnceCell;
 
 use regex::Regex;
 
-use crate::lexicon::{Class, Lexicon, Token};
+use crate::lexicon::{Class, Lexicon, Token, Triggered};
 use crate::normalize::{Normalized, Squeezed, hira, is_sentence_end};
 use crate::{Finding, Kind, Policy};
 
@@ -96,8 +96,8 @@ pub(crate) struct Ctx<'a> {
     pub n: Normalized,
     pub sq: Squeezed,
     pub tokens: Vec<Token>,
-    /// Phrase rules whose triggers occur in the text (bit i = `phrases::ALL[i]`).
-    pub triggered: u64,
+    /// Phrase rules whose literals occur in the text, per level (bit i = `phrases::ALL[i]`).
+    pub triggered: Triggered,
     pub policy: &'a Policy,
     common: &'a Common,
     refusals: OnceCell<Vec<(usize, usize)>>,
@@ -423,7 +423,7 @@ impl Engine {
 
     /// Scans `text`; findings are sorted by start and restricted to enforced kinds.
     pub(crate) fn scan(&self, text: &str, policy: &Policy) -> Vec<Finding> {
-        let (n, sq) = Normalized::with_squeezed(text);
+        let (n, sq) = Normalized::with_squeezed(text, Some(self.lexicon.alphabet()));
         if n.len() == 0 {
             return Vec::new();
         }
@@ -562,7 +562,7 @@ mod tests {
             n,
             sq,
             tokens: Vec::new(),
-            triggered: 0,
+            triggered: Triggered::default(),
             policy: &policy,
             common: &common,
             refusals: OnceCell::new(),
