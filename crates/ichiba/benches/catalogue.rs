@@ -13,10 +13,13 @@
 //! ```
 //!
 //! With no options it runs 10,000 listings / 100,000 orders on SQLite only. PostgreSQL runs use a
-//! freshly created database that is dropped afterwards. Under `cargo test --benches` (no
+//! freshly created database that is dropped afterwards. With `--reuse` the databases are kept (a
+//! SQLite file under the system temporary directory, a PostgreSQL database named
+//! `ichiba_bench_reuse_LISTINGS_ORDERS`) and a later `--reuse` run migrates and measures them
+//! without generating again. Under `cargo test --benches` (no
 //! `--bench` flag) it does nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -670,6 +673,24 @@ async fn fill(db: &Db, w: &World) -> Result<(), BoxError> {
     )
     .await?;
     eprintln!("  {n} bigram rows");
+    // Their counts, as `listings::store` keeps them (the empty gram counts the listings).
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    counts.insert("", w.listings.len());
+    for (g, _) in &grams {
+        *counts.entry(g.as_str()).or_default() += 1;
+    }
+    // The migration counted the empty catalogue (the empty gram, 0).
+    sqlx::raw_sql("DELETE FROM listing_search_gram_counts")
+        .execute(&mut *tx)
+        .await?;
+    let rows = counts.iter().map(|(g, n)| format!("({}, {n})", lit(g)));
+    insert_rows(
+        &mut tx,
+        "INSERT INTO listing_search_gram_counts (gram, listings)",
+        rows,
+        2000,
+    )
+    .await?;
     tx.commit().await?;
 
     // Orders and reviews in transactions of 100,000 orders.
@@ -902,6 +923,8 @@ struct Options {
     backends: Vec<String>,
     postgres_url: String,
     iterations: usize,
+    /// Keep the generated databases and use them again on the next run with `--reuse`.
+    reuse: bool,
 }
 
 fn parse_options() -> Result<Option<Options>, BoxError> {
@@ -911,6 +934,7 @@ fn parse_options() -> Result<Option<Options>, BoxError> {
         postgres_url: std::env::var("ICHIBA_BENCH_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
         iterations: 300,
+        reuse: false,
     };
     let mut bench = false;
     let mut args = std::env::args().skip(1);
@@ -930,6 +954,7 @@ fn parse_options() -> Result<Option<Options>, BoxError> {
             "--backends" => opts.backends = value()?.split(',').map(str::to_string).collect(),
             "--postgres-url" => opts.postgres_url = value()?,
             "--iterations" => opts.iterations = value()?.parse()?,
+            "--reuse" => opts.reuse = true,
             // Flags cargo or libtest may pass (e.g. filters); ignored.
             _ => {}
         }
@@ -963,29 +988,46 @@ async fn run_one(
 ) -> Result<Vec<Row>, BoxError> {
     let dir = tempfile::tempdir()?;
     let (config, cleanup) = match backend {
-        "sqlite" => (
-            DatabaseConfig {
-                url: format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("bench.sqlite").display()
-                ),
-                backend: Backend::Sqlite,
-            },
-            None,
-        ),
+        "sqlite" => {
+            let file = if opts.reuse {
+                let keep = std::env::temp_dir().join("ichiba-bench-reuse");
+                std::fs::create_dir_all(&keep)?;
+                keep.join(format!("catalogue_{listings}_{orders}.sqlite"))
+            } else {
+                dir.path().join("bench.sqlite")
+            };
+            (
+                DatabaseConfig {
+                    url: format!("sqlite://{}?mode=rwc", file.display()),
+                    backend: Backend::Sqlite,
+                },
+                None,
+            )
+        }
         "postgres" => {
-            let name = format!("ichiba_bench_{}_{listings}", std::process::id());
+            let name = if opts.reuse {
+                format!("ichiba_bench_reuse_{listings}_{orders}")
+            } else {
+                format!("ichiba_bench_{}_{listings}", std::process::id())
+            };
             let mut admin = sqlx::PgConnection::connect(&opts.postgres_url).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                    .bind(&name)
+                    .fetch_one(&mut admin)
+                    .await?;
+            if !exists {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await?;
+            }
             admin.close().await?;
             (
                 DatabaseConfig {
                     url: with_database(&opts.postgres_url, &name),
                     backend: Backend::Postgres,
                 },
-                Some(name),
+                (!opts.reuse).then_some(name),
             )
         }
         other => return Err(format!("unknown backend {other}").into()),
@@ -993,12 +1035,23 @@ async fn run_one(
     let result = async {
         let db = Db::connect(&config, 4).await?;
         db.migrate().await?;
-        let start = Instant::now();
-        fill(&db, world).await?;
-        eprintln!(
-            "{backend}: inserted {listings} listings / {orders} orders in {:.1} s",
-            start.elapsed().as_secs_f64()
-        );
+        let filled = opts.reuse && is_filled(&db, listings, orders).await?;
+        if filled {
+            eprintln!(
+                "{backend}: reusing the kept database of {listings} listings / {orders} orders"
+            );
+            if db.backend() == Backend::Postgres {
+                // New migrations may have added tables; give the planner their statistics.
+                sqlx::raw_sql("ANALYZE").execute(db.pool()).await?;
+            }
+        } else {
+            let start = Instant::now();
+            fill(&db, world).await?;
+            eprintln!(
+                "{backend}: inserted {listings} listings / {orders} orders in {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
         let rows = measure(
             &db,
             if backend == "sqlite" {
@@ -1025,6 +1078,25 @@ async fn run_one(
         admin.close().await?;
     }
     result
+}
+
+/// Whether a kept database (`--reuse`) already holds the generated catalogue. A partly filled
+/// one (an interrupted run) is an error: delete it and run again.
+async fn is_filled(db: &Db, listings: usize, orders: usize) -> Result<bool, BoxError> {
+    let count = |table: &str| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(db.pool())
+    };
+    let (l, o) = (count("listings").await?, count("orders").await?);
+    match (usize::try_from(l)?, usize::try_from(o)?) {
+        (0, 0) => Ok(false),
+        (l, o) if l == listings && o == orders => Ok(true),
+        (l, o) => Err(format!(
+            "the kept database holds {l} listings / {o} orders, not {listings} / {orders}: \
+             delete it and run again"
+        )
+        .into()),
+    }
 }
 
 #[tokio::main]

@@ -408,3 +408,171 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// `q` as a query-string value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Every page of a list path, following the cursor.
+async fn all_pages(app: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = match &cursor {
+            None => app.get(path, token).await,
+            Some(c) => app.get(&format!("{path}&cursor={c}"), token).await,
+        };
+        assert_eq!(page.status, StatusCode::OK, "{path}: {page:?}");
+        seen.extend(ids(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(seen.len() <= 100, "{path} does not end");
+    }
+    seen
+}
+
+/// Listings whose words are common alone but rare together, LIKE wildcards, one-character words
+/// and folded forms. Prices rise with the index, so `price_asc` lists them in index order.
+const SEARCH_CORPUS: &[(&str, &str)] = &[
+    (
+        "ロゴデザインを作成します",
+        "シンプルなロゴを丁寧に制作します。",
+    ),
+    ("名刺のロゴを作ります", "名刺とロゴのセットです。"),
+    ("ロゴマークを作ります", "商用利用できます。"),
+    ("英語の翻訳を承ります", "ビジネス文書の翻訳です。"),
+    ("中国語翻訳いたします", "丁寧な翻訳をお約束します。"),
+    ("韓国語の翻訳を承ります", "短納期で対応します。"),
+    ("ロゴの翻訳も承ります", "海外向けのロゴと翻訳をまとめて。"),
+    ("タロットで占います", "未来を一緒に見ていきます。"),
+    ("満足度100%保証の作業", "満足できなければ返金します。"),
+    ("100円から受け付けます", "お試しにどうぞ。"),
+    ("a_b形式のデータ入力", "表計算の入力です。"),
+    ("axb形式のデータ入力", "表計算の入力です。"),
+];
+
+async fn search_corpus(app: &TestApp) -> (crate::helpers::TestUser, Vec<String>) {
+    let seller = app.user("searcher").await;
+    let mut made = vec![];
+    for (i, (title, description)) in SEARCH_CORPUS.iter().enumerate() {
+        let mut body = listing_body(title, 1000 + 100 * i as i64);
+        body["description"] = json!(description);
+        let r = app
+            .post("/api/v1/listings", Some(&seller.token), body)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        made.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    (seller, made)
+}
+
+#[tokio::test]
+async fn search_returns_exactly_the_listings_containing_every_word() {
+    let app = TestApp::spawn().await;
+    let (_, made) = search_corpus(&app).await;
+    let pick = |idx: &[usize]| -> Vec<String> { idx.iter().map(|&i| made[i].clone()).collect() };
+    for (q, want) in [
+        ("ロゴ", pick(&[0, 1, 2, 6])),
+        ("ﾛｺﾞ", pick(&[0, 1, 2, 6])),
+        ("翻訳", pick(&[3, 4, 5, 6])),
+        // Each word is common, the combination is in one listing.
+        ("ロゴ 翻訳", pick(&[6])),
+        ("翻訳　ロゴ", pick(&[6])),
+        ("ロゴと翻訳", pick(&[6])),
+        // Every bigram of ごの翻 is somewhere, the word nowhere but in 6.
+        ("ゴの翻", pick(&[6])),
+        ("ゴ翻", vec![]),
+        ("ロゴマーク", pick(&[2])),
+        // One-character words.
+        ("占", pick(&[7])),
+        ("ロ 訳", pick(&[6])),
+        // LIKE wildcards are plain characters.
+        ("100%", pick(&[8])),
+        ("%", pick(&[8])),
+        ("a_b", pick(&[10])),
+        ("A_B", pick(&[10])),
+        ("_", pick(&[10])),
+        ("存在しない言葉", vec![]),
+    ] {
+        for limit in [1, 2, 20] {
+            let path = format!("/api/v1/listings?q={}&sort=price_asc&limit={limit}", enc(q));
+            assert_eq!(
+                all_pages(&app, &path, None).await,
+                want,
+                "q={q} limit={limit}"
+            );
+        }
+        let mut descending = want.clone();
+        descending.reverse();
+        let path = format!("/api/v1/listings?q={}&sort=price_desc&limit=3", enc(q));
+        assert_eq!(all_pages(&app, &path, None).await, descending, "q={q}");
+    }
+}
+
+#[tokio::test]
+async fn search_follows_edits_pauses_and_filters() {
+    let app = TestApp::spawn().await;
+    let (seller, made) = search_corpus(&app).await;
+    let search = |q: &str| format!("/api/v1/listings?q={}&sort=price_asc&limit=2", enc(q));
+    // An edit takes the old words out of the search and puts the new ones in.
+    let r = app
+        .patch(
+            &format!("/api/v1/listings/{}", made[6]),
+            Some(&seller.token),
+            json!({"title": "英文の校正を承ります", "description": "論文の校正です。"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(
+        all_pages(&app, &search("ロゴ"), None).await,
+        [made[0].clone(), made[1].clone(), made[2].clone()]
+    );
+    assert!(all_pages(&app, &search("ロゴ 翻訳"), None).await.is_empty());
+    assert_eq!(
+        all_pages(&app, &search("校正"), None).await,
+        [made[6].clone()]
+    );
+    // A paused listing leaves the public search but stays in its seller's own.
+    let r = app
+        .post(
+            &format!("/api/v1/listings/{}/pause", made[1]),
+            Some(&seller.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    assert_eq!(
+        all_pages(&app, &search("ロゴ"), None).await,
+        [made[0].clone(), made[2].clone()]
+    );
+    let mine = format!(
+        "/api/v1/me/listings?q={}&sort=price_asc&limit=1",
+        enc("ロゴ")
+    );
+    assert_eq!(
+        all_pages(&app, &mine, Some(&seller.token)).await,
+        [made[0].clone(), made[1].clone(), made[2].clone()]
+    );
+    // Filters apply to the search's candidates.
+    let path = format!(
+        "/api/v1/listings?q={}&sort=price_asc&min_price_yen=1200&max_price_yen=1500",
+        enc("翻訳")
+    );
+    assert_eq!(
+        all_pages(&app, &path, None).await,
+        [made[3].clone(), made[4].clone(), made[5].clone()]
+    );
+    let path = format!("/api/v1/listings?q={}&category=fortune", enc("ロゴ"));
+    assert!(all_pages(&app, &path, None).await.is_empty());
+}
