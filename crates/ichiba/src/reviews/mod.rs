@@ -108,8 +108,6 @@ fn private_view(r: &store::ReviewRow) -> PrivateReviewView {
     }
 }
 
-/// Writes the caller's review of the other party. Publishes both reviews when the other side is
-/// already in or can no longer review.
 /// Parses a review as submitted, passes its comment through the contact guard and
 /// [`submit`]s it.
 pub async fn write(
@@ -131,6 +129,8 @@ pub async fn write(
     submit(state, who, order_id, input).await
 }
 
+/// Writes the caller's review of the other party. Publishes both reviews when the other side is
+/// already in or can no longer review.
 pub async fn submit(
     state: &AppState,
     who: &Identity,

@@ -897,6 +897,18 @@ async fn post_message(
 #[derive(Debug, Deserialize)]
 struct Empty {}
 
+/// [`done`] for a command that carries no text of its own.
+async fn back<T>(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    id: &str,
+    result: Result<T, AppError>,
+    flash: &str,
+) -> PageResult {
+    done(state, viewer, me, id, result, flash, "", "order_message").await
+}
+
 /// After a command on the order: back to the talk room with `flash`, or the room again with the
 /// reason it was refused (and `text` kept in the composer).
 #[allow(clippy::too_many_arguments)]
@@ -933,17 +945,7 @@ async fn accept(
     )
     .await;
     let flash = "承諾しました。取引が完了しました。評価をお願いします。";
-    done(
-        &state,
-        &viewer,
-        &me,
-        &id,
-        result,
-        flash,
-        "",
-        "order_message",
-    )
-    .await
+    back(&state, &viewer, &me, &id, result, flash).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1003,17 +1005,7 @@ async fn due_date(
     let now = state.clock.now_ms();
     let result = orders::act(&state, &me, &id, Command::SetDueDate { due_at }, None, now).await;
     let flash = "お届け予定日を変更しました。購入者に通知されます。";
-    done(
-        &state,
-        &viewer,
-        &me,
-        &id,
-        result,
-        flash,
-        "",
-        "order_message",
-    )
-    .await
+    back(&state, &viewer, &me, &id, result, flash).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1056,17 +1048,7 @@ async fn answer_cancel(
         _ => return Err(AppError::NotFound.into()),
     };
     let result = orders::act(&state, &me, &id, command, None, state.clock.now_ms()).await;
-    done(
-        &state,
-        &viewer,
-        &me,
-        &id,
-        result,
-        flash,
-        "",
-        "order_message",
-    )
-    .await
+    back(&state, &viewer, &me, &id, result, flash).await
 }
 
 #[derive(Debug, Deserialize)]
