@@ -1,92 +1,23 @@
-//! The application: shared state, the router table, and serving until shutdown.
+//! The top of the module graph: the router table assembled from every feature's routes, and
+//! serving until shutdown. The shared state lives in [`crate::state`].
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
-use crate::clock::{AppClock, Clock, ManualClock, SystemClock, to_rfc3339};
-use crate::config::Config;
-use crate::db::{Db, DbError};
 use crate::error::AppError;
-use crate::events::Hub;
-use crate::extract::ApiJson;
-use crate::payments::{PaymentGateway, Sandbox};
+pub use crate::state::{AppState, StartError};
 
 /// Largest JSON body accepted (uploads have their own limit).
 pub const JSON_BODY_LIMIT_BYTES: usize = 1024 * 1024;
-
-/// Everything a handler needs, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub db: Db,
-    /// The clock.
-    pub clock: AppClock,
-    /// The validated configuration.
-    pub config: Arc<Config>,
-    /// Realtime events.
-    pub hub: Hub,
-    /// The payment gateway.
-    pub gateway: Arc<dyn PaymentGateway>,
-    /// The contact detector, built once.
-    pub guard: Arc<::guard::Guard>,
-}
-
-/// Why the application could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The database could not be opened or migrated.
-    #[error(transparent)]
-    Db(#[from] DbError),
-    /// The address could not be bound.
-    #[error("cannot listen on {addr}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The cause (address in use, permission denied, …).
-        source: std::io::Error,
-    },
-}
-
-impl AppState {
-    /// Opens and migrates the database and picks the clock the configuration asks for.
-    pub async fn open(config: Config) -> Result<AppState, StartError> {
-        let db = Db::connect(&config.database, 16).await?;
-        db.migrate().await?;
-        let clock = if config.dev_clock {
-            AppClock::Manual(Arc::new(ManualClock::starting_at(SystemClock.now_ms())))
-        } else {
-            AppClock::System(SystemClock)
-        };
-        let mut hub = Hub::new();
-        if db.backend() == crate::config::Backend::Postgres {
-            hub.relay_through_postgres(&config.database.url, db.pool().clone())
-                .await
-                .map_err(|source| DbError::Unreachable {
-                    backend: db.backend(),
-                    source,
-                })?;
-        }
-        Ok(AppState {
-            db,
-            clock,
-            config: Arc::new(config),
-            hub,
-            gateway: Arc::new(Sandbox),
-            guard: Arc::new(::guard::Guard::new(::guard::Policy::default())),
-        })
-    }
-}
 
 /// The full router: API, health, OpenAPI, JSON fallbacks.
 pub fn router(state: AppState) -> Router {
@@ -103,13 +34,13 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::reviews::http::routes())
         .merge(crate::reputation::http::routes())
         .merge(crate::payouts::http::routes())
+        .merge(crate::system::api_routes())
         .route("/openapi.json", get(openapi))
-        .route("/dev/clock", post(advance_clock))
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
         .merge(crate::web::routes(&state))
-        .route("/healthz", get(healthz))
+        .merge(crate::system::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
@@ -174,61 +105,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// Health check.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` when the process serves.
-    pub status: &'static str,
-}
-
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
-}
-
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::ApiDoc::openapi())
-}
-
-/// Body of `POST /dev/clock`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AdvanceClock {
-    /// Seconds to move the manual clock forward (≥ 0).
-    pub advance_seconds: i64,
-}
-
-/// Result of advancing the clock.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClockAdvanced {
-    /// The new time.
-    pub now_at: String,
-    /// Timers that became due and were run.
-    pub timers_fired: u64,
-}
-
-/// Advance the manual clock (only with `serve --dev-clock`; otherwise 404).
-#[utoipa::path(post, path = "/api/v1/dev/clock", tag = "system", request_body = AdvanceClock,
-    responses((status = 200, body = ClockAdvanced), (status = 404)))]
-pub async fn advance_clock(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<AdvanceClock>,
-) -> Result<Json<ClockAdvanced>, AppError> {
-    let clock = state.clock.manual().ok_or(AppError::NotFound)?;
-    if body.advance_seconds < 0 {
-        let mut f = crate::error::FieldErrors::new();
-        f.add(
-            "advance_seconds",
-            "out_of_range",
-            "0以上の秒数を指定してください。",
-        );
-        return Err(f.into());
-    }
-    let now = clock.advance_ms(body.advance_seconds.saturating_mul(1000));
-    let timers_fired = crate::jobs::run_once(&state, now).await?;
-    Ok(Json(ClockAdvanced {
-        now_at: to_rfc3339(now),
-        timers_fired,
-    }))
 }
 
 async fn api_not_found(uri: Uri) -> Response {

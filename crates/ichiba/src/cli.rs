@@ -16,6 +16,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let config = Config::from_serve(&args)?;
+            crate::payouts::zengin::Requester::from_settings(&config.zengin)?;
             let state = AppState::open(config).await?;
             if args.demo {
                 let now = state.clock.now_ms();
@@ -114,7 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let mut config = Config::from_storage(&storage)?;
             config.zengin = ZenginSettings::from(&zengin);
-            config.zengin.requester()?;
+            crate::payouts::zengin::Requester::from_settings(&config.zengin)?;
             let db = Db::connect(&config.database, 2).await?;
             db.migrate().await?;
             let result = run_payouts(&db, &config, command).await;

@@ -9,6 +9,11 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 /// Milliseconds since the Unix epoch, the unit every stored timestamp uses.
 pub type Millis = i64;
 
+/// One hour in milliseconds.
+pub const HOUR_MS: Millis = 3_600_000;
+/// One day in milliseconds.
+pub const DAY_MS: Millis = 24 * HOUR_MS;
+
 /// A source of the current time.
 pub trait Clock: Send + Sync + 'static {
     /// The current time in milliseconds since the Unix epoch.

@@ -157,60 +157,6 @@ impl From<&ZenginArgs> for ZenginSettings {
     }
 }
 
-impl ZenginSettings {
-    /// The checked requester of a Zengin file: code of 10 digits, a name a Zengin file can carry,
-    /// a bank and branch that exist in the bundled data, a valid account.
-    ///
-    /// Errors: [`ConfigError::Zengin`] naming the setting.
-    pub fn requester(&self) -> Result<crate::payouts::zengin::Requester, ConfigError> {
-        use crate::payouts::bank::{self, AccountNumber, AccountType, BankCode, BranchCode};
-        use crate::payouts::zengin::{NAME_CHARS, REQUESTER_NAME_CHARS};
-        let bad = |setting: &'static str, why: String| ConfigError::Zengin { setting, why };
-        let code = self.requester_code.trim();
-        if code.len() != 10 || !code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad(
-                "ICHIBA_ZENGIN_REQUESTER_CODE",
-                "must be 10 digits".into(),
-            ));
-        }
-        let name = bank::to_zengin_kana(&self.requester_name).map_err(|chars| {
-            bad(
-                "ICHIBA_ZENGIN_REQUESTER_NAME",
-                format!("cannot carry {chars:?} in a Zengin file"),
-            )
-        })?;
-        if name.is_empty() || name.chars().count() > REQUESTER_NAME_CHARS {
-            return Err(bad(
-                "ICHIBA_ZENGIN_REQUESTER_NAME",
-                format!("must be 1–{REQUESTER_NAME_CHARS} half-width characters"),
-            ));
-        }
-        let bank_code = BankCode::parse(&self.bank_code)
-            .map_err(|e| bad("ICHIBA_ZENGIN_BANK_CODE", e.message))?;
-        let branch_code = BranchCode::parse(&self.branch_code)
-            .map_err(|e| bad("ICHIBA_ZENGIN_BRANCH_CODE", e.message))?;
-        let data = |e: bank::DirectoryError| bad("ICHIBA_ZENGIN_BANK_CODE", e.to_string());
-        let bank = bank::lookup_bank(&bank_code)
-            .map_err(data)?
-            .ok_or_else(|| bad("ICHIBA_ZENGIN_BANK_CODE", "unknown bank code".into()))?;
-        let branch = bank::lookup_branch(bank, &branch_code)
-            .map_err(data)?
-            .ok_or_else(|| bad("ICHIBA_ZENGIN_BRANCH_CODE", "unknown branch code".into()))?;
-        Ok(crate::payouts::zengin::Requester {
-            code: code.to_string(),
-            name,
-            bank_name: bank::to_zengin_kana_lossy(&bank.kana, NAME_CHARS),
-            branch_name: bank::to_zengin_kana_lossy(&branch.kana, NAME_CHARS),
-            bank_code,
-            branch_code,
-            account_type: AccountType::parse(self.account_type)
-                .map_err(|e| bad("ICHIBA_ZENGIN_ACCOUNT_TYPE", e.message))?,
-            account_number: AccountNumber::parse(&self.account_number)
-                .map_err(|e| bad("ICHIBA_ZENGIN_ACCOUNT_NUMBER", e.message))?,
-        })
-    }
-}
-
 /// Contact-guard subcommands.
 #[derive(Debug, Subcommand)]
 pub enum GuardCommand {
@@ -336,7 +282,7 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Whether the web app's cookies carry `Secure`.
     pub secure_cookies: bool,
-    /// The paying side of Zengin payout files (validated at start-up by `from_serve`).
+    /// The paying side of Zengin payout files (validated at start-up by `payouts::zengin::Requester::from_settings`).
     pub zengin: ZenginSettings,
 }
 
@@ -364,7 +310,6 @@ impl Config {
         config.trust_forwarded_for = args.trust_forwarded_for;
         config.secure_cookies = args.secure_cookies;
         config.zengin = ZenginSettings::from(&args.zengin);
-        config.zengin.requester()?;
         Ok(config)
     }
 }
@@ -437,24 +382,6 @@ mod tests {
     fn postgres_urls_select_postgres() {
         let c = database_config(Some("postgres://u@h/db"), Path::new(".")).unwrap();
         assert_eq!(c.backend, Backend::Postgres);
-    }
-
-    #[test]
-    fn the_demo_zengin_requester_is_valid_and_bad_settings_name_their_variable() {
-        let r = ZenginSettings::default().requester().unwrap();
-        assert_eq!(r.name, "ｲﾁﾊﾞ ﾃﾞﾓ");
-        assert_eq!(r.bank_name, "ﾐｽﾞﾎ");
-        let bad = ZenginSettings {
-            bank_code: "0000".into(),
-            ..ZenginSettings::default()
-        };
-        let line = bad.requester().unwrap_err().to_string();
-        assert!(line.starts_with("ICHIBA_ZENGIN_BANK_CODE"), "{line}");
-        let bad = ZenginSettings {
-            requester_name: "山田".into(),
-            ..ZenginSettings::default()
-        };
-        assert!(bad.requester().is_err());
     }
 
     #[test]

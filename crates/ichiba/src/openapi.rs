@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, app, attachments, guard, ledger, listings, messages, notifications, orders, payouts,
-    reputation, reviews, templates,
+    accounts, attachments, guard, ledger, listings, messages, notifications, orders, payouts,
+    reputation, reviews, system, templates,
 };
 
 /// The API document.
@@ -14,8 +14,8 @@ use crate::{
 #[openapi(
     info(title = "ichiba API", description = "スキルマーケット ichiba の HTTP API (JSON)."),
     paths(
-        app::healthz,
-        app::advance_clock,
+        system::healthz,
+        system::advance_clock,
         accounts::http::register,
         accounts::http::login,
         accounts::http::logout,
@@ -55,7 +55,7 @@ use crate::{
         ledger::http::my_balance,
         ledger::http::my_ledger,
         ledger::http::verify,
-        ledger::http::my_ledger_csv,
+        payouts::http::my_ledger_csv,
         payouts::http::put_bank_account,
         payouts::http::get_bank_account,
         payouts::http::delete_bank_account,

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{LoginPolicy, Profile, Registration};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, bearer_token};
 use crate::error::AppError;
-use crate::extract::{ApiJson, ClientAddr, CurrentUser, bearer_token};
+use crate::extract::{ApiJson, ClientAddr};
 use crate::guard;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

@@ -13,9 +13,8 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-pub use model::{Bio, DisplayName, Email, Identity, LoginPolicy, Password, Profile};
+pub use model::{Bio, DisplayName, Email, LoginPolicy, Password, Profile};
 
 use crate::clock::Millis;
 use crate::db::{Db, is_unique_violation, new_id};
@@ -88,7 +87,7 @@ pub struct Session {
 
 /// Signs a new user up: the display name passes the contact guard, then [`register`].
 pub async fn sign_up(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     input: Registration,
 ) -> Result<Profile, AppError> {
     let name = [("display_name", input.display_name.as_str())];
@@ -99,7 +98,7 @@ pub async fn sign_up(
 /// Edits the caller's profile: refused while restricted, screened by the contact guard, then
 /// [`update_profile`].
 pub async fn edit_profile(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     user_id: &str,
     display_name: Option<&str>,
     bio: Option<&str>,
@@ -180,7 +179,14 @@ pub async fn login(
         (true, Some(user)) => {
             let token = new_token();
             let expires = now + policy.session_ttl_ms;
-            store::insert_session(&mut tx, &hash_token(&token), &user.id, now, expires).await?;
+            store::insert_session(
+                &mut tx,
+                &crate::auth::hash_token(&token),
+                &user.id,
+                now,
+                expires,
+            )
+            .await?;
             store::touch_login(&mut tx, &user.id, now).await?;
             Ok(Session {
                 token,
@@ -196,22 +202,7 @@ pub async fn login(
 /// Ends the session of this token (no error if it was already gone).
 pub async fn logout(db: &Db, token: &str) -> Result<(), sqlx::Error> {
     let mut conn = db.pool().acquire().await?;
-    store::delete_session(&mut conn, &hash_token(token)).await
-}
-
-/// The identity behind a bearer token, if the session exists and has not expired.
-pub async fn authenticate(
-    db: &Db,
-    token: &str,
-    now: Millis,
-) -> Result<Option<Identity>, sqlx::Error> {
-    let mut conn = db.pool().acquire().await?;
-    Ok(store::session_user(&mut conn, &hash_token(token), now)
-        .await?
-        .map(|(user_id, op)| Identity {
-            user_id,
-            is_operator: op == 1,
-        }))
+    store::delete_session(&mut conn, &crate::auth::hash_token(token)).await
 }
 
 /// The caller's own profile.
@@ -324,10 +315,6 @@ fn new_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,7 +342,7 @@ mod tests {
     fn tokens_are_random_and_stored_only_as_hashes() {
         let a = new_token();
         assert_ne!(a, new_token());
-        assert_eq!(hash_token(&a).len(), 64);
-        assert_ne!(hash_token(&a), a);
+        assert_eq!(crate::auth::hash_token(&a).len(), 64);
+        assert_ne!(crate::auth::hash_token(&a), a);
     }
 }

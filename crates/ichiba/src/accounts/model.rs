@@ -193,15 +193,6 @@ impl Bio {
     }
 }
 
-/// Who is calling: the user behind a valid session token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The user's id.
-    pub user_id: String,
-    /// Whether the user holds the operator role.
-    pub is_operator: bool,
-}
-
 /// A user's own view of their account (`GET /api/v1/me`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {

@@ -138,22 +138,6 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The user id and operator flag behind an unexpired session.
-pub async fn session_user(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    now: Millis,
-) -> Result<Option<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.id, u.is_operator FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
-    )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(conn)
-    .await
-}
-
 /// Deletes a session.
 pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")

@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::{AttachmentView, MAX_BYTES};
-use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::extract::CurrentUser;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

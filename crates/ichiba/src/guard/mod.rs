@@ -14,12 +14,12 @@ use utoipa::ToSchema;
 
 pub use model::{Activity, Context, Ladder, Standing};
 
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::clock::{Millis, to_rfc3339};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::events::Event;
+use crate::state::AppState;
 
 /// One finding as reported to the client.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -446,10 +446,7 @@ pub async fn lift(
     now: Millis,
 ) -> Result<u64, AppError> {
     let mut tx = db.begin().await?;
-    if crate::accounts::store::user_by_id(&mut tx, user_id)
-        .await?
-        .is_none()
-    {
+    if store::display_name(&mut tx, user_id).await?.is_none() {
         return Err(AppError::NotFound);
     }
     let n = store::lift_all(&mut tx, user_id, operator_id.unwrap_or("cli"), now).await?;
@@ -561,7 +558,7 @@ pub async fn sanctions_of(
     now: Millis,
 ) -> Result<Vec<SanctionView>, AppError> {
     let mut conn = db.pool().acquire().await?;
-    let user = crate::accounts::store::user_by_id(&mut conn, user_id)
+    let user_name = store::display_name(&mut conn, user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(store::active_sanctions(&mut conn, user_id, now)
@@ -570,8 +567,8 @@ pub async fn sanctions_of(
         .map(|s| SanctionView {
             kind_label: sanction_kind_label(&s.kind).into(),
             id: s.id,
-            user_id: user.id.clone(),
-            user_name: user.display_name.clone(),
+            user_id: user_id.to_string(),
+            user_name: user_name.clone(),
             kind: s.kind,
             reason: s.reason,
             starts_at: to_rfc3339(s.starts_at_ms),

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::clock::Millis;
-use crate::orders::policy::{DAY_MS, HOUR_MS};
+use crate::clock::{DAY_MS, HOUR_MS};
 
 /// Where a text was written. Stored with violations and appeals; an allowed appeal delivers
 /// messages back to their thread.

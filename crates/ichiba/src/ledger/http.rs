@@ -1,24 +1,22 @@
 //! HTTP routes of the ledger: the caller's balance and ledger lines, and the operators' verify.
 
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{Balance, LedgerPage, Verification};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, Operator};
 use crate::error::AppError;
-use crate::extract::{ApiQuery, CurrentUser, Operator};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me/balance", get(my_balance))
         .route("/me/ledger", get(my_ledger))
-        .route("/me/ledger.csv", get(my_ledger_csv))
         .route("/admin/ledger/verify", get(verify))
 }
 
@@ -49,28 +47,6 @@ pub async fn my_ledger(
 ) -> Result<Json<LedgerPage>, AppError> {
     Ok(Json(
         super::lines(&state.db, &user.user_id, params.cursor.as_deref()).await?,
-    ))
-}
-
-/// The caller's whole ledger as CSV for 確定申告: UTF-8 with BOM, Japanese headers, oldest first,
-/// with each payout's status, fee and net.
-#[utoipa::path(get, path = "/api/v1/me/ledger.csv", tag = "ledger",
-    responses((status = 200, content_type = "text/csv", body = String), (status = 401)),
-    security(("bearer" = [])))]
-pub async fn my_ledger_csv(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-) -> Result<impl IntoResponse, AppError> {
-    let bytes = super::csv::of_user(&state.db, &user.user_id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"ichiba-ledger.csv\"",
-            ),
-        ],
-        bytes,
     ))
 }
 

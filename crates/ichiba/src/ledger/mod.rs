@@ -2,7 +2,6 @@
 //! zero, keyed for idempotency. Users read their balances and entries here; operators verify the
 //! whole ledger.
 
-pub mod csv;
 pub mod http;
 pub mod model;
 pub mod store;
@@ -14,9 +13,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::to_rfc3339;
+use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// A user's balances (`GET /me/balance`).
 #[derive(Debug, Clone, Serialize, ToSchema)]

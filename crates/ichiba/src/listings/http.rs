@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{CATEGORIES, ListQuery, ListingPage, ListingView, RawListing, Sort, StatusCommand};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiQuery, CurrentUser, MaybeUser};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::guard;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

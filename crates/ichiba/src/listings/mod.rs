@@ -14,9 +14,9 @@ use utoipa::ToSchema;
 pub use model::{CATEGORIES, Category, ListingStatus, RawListing, Sort, StatusCommand};
 
 use crate::clock::{Millis, to_rfc3339};
+use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldErrors};
-use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// What can go wrong with listings.
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{DirectThreadView, MessageView};
-use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiQuery, CurrentUser};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

@@ -356,7 +356,7 @@ pub async fn direct_thread_for(
 /// `account_suspended`), screened by the contact guard (a block is recorded and comes back as the
 /// 422 `off_platform_contact` with the findings), then sent with [`send_direct`].
 pub async fn send_direct_checked(
-    state: &crate::app::AppState,
+    state: &crate::state::AppState,
     from: &str,
     to: &str,
     body: &str,

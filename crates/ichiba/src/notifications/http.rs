@@ -12,9 +12,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::NotificationPage;
-use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::extract::{ApiQuery, CurrentUser};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

@@ -8,10 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::{Millis, to_rfc3339};
+use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
-use crate::extract::{decode_key_cursor, encode_cursor};
 
 /// A notification as shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{CancelRequestView, Command, OrderState, OrderView, PurchaseRequest};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, Operator};
 use crate::clock::parse_rfc3339;
 use crate::error::{AppError, FieldErrors};
-use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::guard;
 use crate::messages::{MessagePage, MessageView};
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -337,7 +338,7 @@ pub async fn file_cancel(
 /// Runs a command that carries no body and answers with the order.
 async fn run_command(
     state: &AppState,
-    user: &crate::accounts::Identity,
+    user: &crate::auth::Identity,
     id: &str,
     c: Command,
 ) -> Result<Json<OrderView>, AppError> {

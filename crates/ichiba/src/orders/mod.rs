@@ -10,6 +10,7 @@ pub mod policy;
 #[cfg(test)]
 mod props;
 pub mod store;
+pub mod timers;
 pub mod view;
 
 use std::collections::BTreeSet;
@@ -21,8 +22,7 @@ pub use model::{Actor, CancelReason, Command, DealError, Decision, Order, OrderS
 pub use policy::Policy;
 pub use view::{CancelRequestView, OrderView};
 
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::db::new_id;
 use crate::error::AppError;
@@ -33,6 +33,7 @@ use crate::listings::ListingStatus;
 use crate::messages::{self, ThreadRow};
 use crate::notifications;
 use crate::payments::PaymentError;
+use crate::state::AppState;
 
 impl From<DealError> for AppError {
     fn from(e: DealError) -> Self {
@@ -320,7 +321,7 @@ pub async fn act(
     post: Option<Post>,
     now: Millis,
 ) -> Result<Acted, AppError> {
-    crate::jobs::catch_up_order(state, order_id, now).await?;
+    timers::catch_up(state, order_id, now).await?;
     let mut tx = state.db.begin().await?;
     let order = store::order_by_id(&mut tx, order_id)
         .await?
@@ -367,43 +368,6 @@ pub async fn act(
         order: decision.order,
         message,
     })
-}
-
-/// Fires one timer through the same path with actor `system`. A timer whose moment has moved on
-/// changes nothing. Returns whether the order changed or a notice was sent.
-pub async fn fire_timer(
-    state: &AppState,
-    order_id: &str,
-    kind: TimerKind,
-    now: Millis,
-) -> Result<bool, AppError> {
-    let mut tx = state.db.begin().await?;
-    let Some(order) = store::order_by_id(&mut tx, order_id).await? else {
-        return Ok(false);
-    };
-    let decision = model::decide(&order, &Command::Timer(kind), Actor::System, now)?;
-    if decision.unchanged && decision.notices.is_empty() {
-        return Ok(false);
-    }
-    let thread = messages::store::thread_of_order(&mut tx, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !decision.unchanged && !store::update_order(&mut tx, &order, &decision.order).await? {
-        return Err(AppError::Conflict {
-            code: "concurrent_update",
-            message: "concurrent update".into(),
-        });
-    }
-    let mut events = apply_effects(&mut tx, &thread, &decision, Actor::System, None, now).await?;
-    tx.commit().await?;
-    if !decision.unchanged {
-        events.extend(order_events(&decision.order));
-    }
-    state.hub.publish(events);
-    if decision.order.state.is_terminal() && !order.state.is_terminal() {
-        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
-    }
-    Ok(true)
 }
 
 /// Checks a talk-room text (length, then the contact guard in `context`) and makes the post of
@@ -563,7 +527,7 @@ pub async fn list(
     only: Option<OrderState>,
     cursor: Option<&str>,
 ) -> Result<http::OrderPage, AppError> {
-    let before = crate::extract::decode_key_cursor(cursor)?;
+    let before = crate::cursor::decode_key_cursor(cursor)?;
     let limit = 30;
     let mut conn = state.db.pool().acquire().await?;
     let mut orders =
@@ -571,7 +535,7 @@ pub async fn list(
     let more = orders.len() as i64 > limit;
     orders.truncate(limit as usize);
     let next_cursor = match (more, orders.last()) {
-        (true, Some(o)) => Some(crate::extract::encode_cursor(
+        (true, Some(o)) => Some(crate::cursor::encode_cursor(
             &o.purchased_at.to_string(),
             &o.id,
         )),

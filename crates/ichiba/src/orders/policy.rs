@@ -3,12 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Millis;
-
-/// One hour in milliseconds.
-pub const HOUR_MS: Millis = 3_600_000;
-/// One day in milliseconds.
-pub const DAY_MS: Millis = 24 * HOUR_MS;
+pub use crate::clock::{DAY_MS, HOUR_MS};
 
 /// Deal timers, limits and rates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -106,7 +106,8 @@ pub async fn export(
     created_by: &str,
     now: Millis,
 ) -> Result<Exported, AppError> {
-    let requester = settings.requester().map_err(AppError::internal)?;
+    let requester =
+        super::zengin::Requester::from_settings(settings).map_err(AppError::internal)?;
     let mut tx = db.begin().await?;
     let due = store::due_payouts(&mut tx, &pay_date.format("%Y-%m-%d").to_string()).await?;
     if due.is_empty() {

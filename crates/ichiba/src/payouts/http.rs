@@ -14,10 +14,11 @@ use super::bank::BankAccountInput;
 use super::batch::SettleReport;
 use super::points::{self, Converted};
 use super::{BankAccountView, PayoutPage, PayoutView};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, Operator};
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::idempotency;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/payouts", post(request).get(list))
         .route("/me/points/convert", post(convert_points))
+        .route("/me/ledger.csv", get(my_ledger_csv))
         .route("/admin/payouts/export", post(export))
         .route("/admin/payouts/settle", post(settle))
         .route("/admin/payouts/batches/{id}", get(batch_detail))
@@ -322,5 +324,27 @@ pub async fn batch_file(
         f.payout_count,
         f.total_yen,
         f.bytes,
+    ))
+}
+
+/// The caller's whole ledger as CSV for 確定申告: UTF-8 with BOM, Japanese headers, oldest first,
+/// with each payout's status, fee and net.
+#[utoipa::path(get, path = "/api/v1/me/ledger.csv", tag = "ledger",
+    responses((status = 200, content_type = "text/csv", body = String), (status = 401)),
+    security(("bearer" = [])))]
+pub async fn my_ledger_csv(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<impl IntoResponse, AppError> {
+    let bytes = super::ledger_csv::of_user(&state.db, &user.user_id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"ichiba-ledger.csv\"",
+            ),
+        ],
+        bytes,
     ))
 }

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod calendar;
 pub mod http;
 pub mod kana;
+pub mod ledger_csv;
 pub mod model;
 pub mod points;
 pub mod store;
@@ -21,15 +22,15 @@ use utoipa::ToSchema;
 
 pub use model::{PayoutError, PayoutPolicy, PayoutState};
 
-use crate::app::AppState;
 use crate::clock::{Millis, to_rfc3339};
+use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldErrors};
 use crate::events::Event;
-use crate::extract::{decode_key_cursor, encode_cursor};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{AccountRef, LedgerError, LedgerStoreError};
 use crate::notifications;
+use crate::state::AppState;
 use bank::{AccountType, BankAccountError, BankAccountInput, BankCode, BranchCode};
 use model::{Origin, Payout, Quote};
 use store::{BankAccountRow, PayoutRow};

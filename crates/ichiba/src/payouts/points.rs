@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 
 use super::model::{self, PayoutPolicy};
 use super::store;
-use crate::app::AppState;
 use crate::clock::{Millis, jst_date};
 use crate::db::Db;
 use crate::error::{AppError, FieldErrors};
@@ -16,6 +15,7 @@ use crate::events::Event;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{AccountRef, LedgerError, LedgerStoreError, TransferCode, TransferPlan};
 use crate::notifications;
+use crate::state::AppState;
 
 /// The result of a conversion.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -12,7 +12,8 @@ use chrono::{Datelike, NaiveDate};
 use zengin_fmt::general_transfer::{Detail, End, File, Header, Trailer};
 use zengin_fmt::{CodeDivision, Encoding, FileType, LineEnding, OutputFormat};
 
-use super::bank::{AccountNumber, AccountType, BankCode, BranchCode, HolderKana};
+use super::bank::{self, AccountNumber, AccountType, BankCode, BranchCode, HolderKana};
+use crate::config::{ConfigError, ZenginSettings};
 
 /// Width of the requester name field (委託者名).
 pub const REQUESTER_NAME_CHARS: usize = 40;
@@ -38,6 +39,58 @@ pub struct Requester {
     pub account_type: AccountType,
     /// 口座番号 of the paying account.
     pub account_number: AccountNumber,
+}
+
+impl Requester {
+    /// The checked requester (the paying side) from the `ICHIBA_ZENGIN_*` settings of a Zengin file: code of 10 digits, a name a Zengin file can carry,
+    /// a bank and branch that exist in the bundled data, a valid account.
+    ///
+    /// Errors: [`ConfigError::Zengin`] naming the setting.
+    pub fn from_settings(settings: &ZenginSettings) -> Result<Requester, ConfigError> {
+        let bad = |setting: &'static str, why: String| ConfigError::Zengin { setting, why };
+        let code = settings.requester_code.trim();
+        if code.len() != 10 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad(
+                "ICHIBA_ZENGIN_REQUESTER_CODE",
+                "must be 10 digits".into(),
+            ));
+        }
+        let name = bank::to_zengin_kana(&settings.requester_name).map_err(|chars| {
+            bad(
+                "ICHIBA_ZENGIN_REQUESTER_NAME",
+                format!("cannot carry {chars:?} in a Zengin file"),
+            )
+        })?;
+        if name.is_empty() || name.chars().count() > REQUESTER_NAME_CHARS {
+            return Err(bad(
+                "ICHIBA_ZENGIN_REQUESTER_NAME",
+                format!("must be 1–{REQUESTER_NAME_CHARS} half-width characters"),
+            ));
+        }
+        let bank_code = BankCode::parse(&settings.bank_code)
+            .map_err(|e| bad("ICHIBA_ZENGIN_BANK_CODE", e.message))?;
+        let branch_code = BranchCode::parse(&settings.branch_code)
+            .map_err(|e| bad("ICHIBA_ZENGIN_BRANCH_CODE", e.message))?;
+        let data = |e: bank::DirectoryError| bad("ICHIBA_ZENGIN_BANK_CODE", e.to_string());
+        let bank = bank::lookup_bank(&bank_code)
+            .map_err(data)?
+            .ok_or_else(|| bad("ICHIBA_ZENGIN_BANK_CODE", "unknown bank code".into()))?;
+        let branch = bank::lookup_branch(bank, &branch_code)
+            .map_err(data)?
+            .ok_or_else(|| bad("ICHIBA_ZENGIN_BRANCH_CODE", "unknown branch code".into()))?;
+        Ok(Requester {
+            code: code.to_string(),
+            name,
+            bank_name: bank::to_zengin_kana_lossy(&bank.kana, NAME_CHARS),
+            branch_name: bank::to_zengin_kana_lossy(&branch.kana, NAME_CHARS),
+            bank_code,
+            branch_code,
+            account_type: AccountType::parse(settings.account_type)
+                .map_err(|e| bad("ICHIBA_ZENGIN_ACCOUNT_TYPE", e.message))?,
+            account_number: AccountNumber::parse(&settings.account_number)
+                .map_err(|e| bad("ICHIBA_ZENGIN_ACCOUNT_NUMBER", e.message))?,
+        })
+    }
 }
 
 /// One transfer (a data record).
@@ -155,6 +208,24 @@ pub fn write(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_demo_zengin_requester_is_valid_and_bad_settings_name_their_variable() {
+        let r = Requester::from_settings(&ZenginSettings::default()).unwrap();
+        assert_eq!(r.name, "ｲﾁﾊﾞ ﾃﾞﾓ");
+        assert_eq!(r.bank_name, "ﾐｽﾞﾎ");
+        let bad = ZenginSettings {
+            bank_code: "0000".into(),
+            ..ZenginSettings::default()
+        };
+        let line = Requester::from_settings(&bad).unwrap_err().to_string();
+        assert!(line.starts_with("ICHIBA_ZENGIN_BANK_CODE"), "{line}");
+        let bad = ZenginSettings {
+            requester_name: "山田".into(),
+            ..ZenginSettings::default()
+        };
+        assert!(Requester::from_settings(&bad).is_err());
+    }
+
     use super::*;
 
     fn requester() -> Requester {

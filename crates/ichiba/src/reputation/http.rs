@@ -8,9 +8,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{MyMetrics, PublicMetrics, RankStatus, RankingView};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, Operator};
 use crate::error::AppError;
-use crate::extract::{ApiJson, CurrentUser, Operator};
+use crate::extract::ApiJson;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

@@ -12,12 +12,12 @@ use utoipa::ToSchema;
 
 pub use model::{Metrics, Rank, Score};
 
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
+use crate::clock::DAY_MS;
 use crate::clock::{JST, Millis, to_rfc3339};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::orders::policy::DAY_MS;
+use crate::state::AppState;
 
 /// Recomputes the seller's metrics and the score and rating summary of each of their listings.
 pub async fn refresh_seller(db: &Db, seller_id: &str, now: Millis) -> Result<(), sqlx::Error> {

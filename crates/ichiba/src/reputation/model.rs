@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::clock::Millis;
+use crate::clock::{DAY_MS, HOUR_MS};
 use crate::orders::model::{Fault, OrderState};
-use crate::orders::policy::{DAY_MS, HOUR_MS};
 
 /// One of the seller's orders, as the metrics need it.
 #[derive(Debug, Clone, PartialEq)]

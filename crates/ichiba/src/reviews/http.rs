@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{PrivateReviewView, ReviewPage, ReviewView};
-use crate::app::AppState;
+use crate::auth::{CurrentUser, Operator};
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiQuery, CurrentUser, Operator};
+use crate::extract::{ApiJson, ApiQuery};
 use crate::guard;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

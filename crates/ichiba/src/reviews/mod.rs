@@ -9,11 +9,11 @@ pub mod store;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::clock::{Millis, to_rfc3339};
+use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::error::AppError;
-use crate::extract::{decode_key_cursor, encode_cursor};
+use crate::state::AppState;
 
 /// A review as the public sees it (no private rating).
 #[derive(Debug, Clone, Serialize, ToSchema)]

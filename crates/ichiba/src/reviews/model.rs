@@ -1,10 +1,10 @@
 //! Review rules (評価): who may review whom after an order ends, the 14-day window, the
 //! double-blind publication, and the parsed review input.
 
+use crate::clock::DAY_MS;
 use crate::clock::Millis;
 use crate::error::FieldErrors;
 use crate::orders::model::{CancelReason, Fault, Order, OrderState, Side};
-use crate::orders::policy::DAY_MS;
 
 /// Days after the end of an order during which reviews may be written.
 pub const WINDOW_DAYS: i64 = 14;

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::TemplateView;
-use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::extract::{ApiJson, CurrentUser};
+use crate::extract::ApiJson;
+use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
 pub fn routes() -> Router<AppState> {

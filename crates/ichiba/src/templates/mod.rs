@@ -8,9 +8,9 @@ pub mod store;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// A template as shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -108,12 +108,13 @@ pub async fn render(
     let t = store::get(&mut conn, &who.user_id, template_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let name = |row: Option<crate::accounts::store::UserRow>| {
-        row.map(|u| u.display_name).unwrap_or_default()
-    };
     let values = model::Values {
-        buyer_name: name(crate::accounts::store::user_by_id(&mut conn, &order.buyer_id).await?),
-        seller_name: name(crate::accounts::store::user_by_id(&mut conn, &order.seller_id).await?),
+        buyer_name: store::display_name(&mut conn, &order.buyer_id)
+            .await?
+            .unwrap_or_default(),
+        seller_name: store::display_name(&mut conn, &order.seller_id)
+            .await?
+            .unwrap_or_default(),
         service_title: order.title.clone(),
         due_date: crate::clock::jst_date(order.due_at),
     };

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::session::{CsrfForm, FORM_INVALID, clear_session, set_session};
 use super::{Layout, PageResult, Viewer, render, render_status, see_other};
 use crate::accounts::{self, LoginPolicy, Registration};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::ClientAddr;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::format::{grouped, jst_date, rank_label, stars, url_encode, yen};
 use super::{Layout, PageResult, Viewer, render};
-use crate::app::AppState;
 use crate::listings::{self, CATEGORIES, ListQuery, ListingView, Sort};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

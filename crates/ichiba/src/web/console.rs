@@ -21,12 +21,12 @@ use super::deal::{Segment, segments};
 use super::format::{jst_datetime, jst_rfc3339, url_encode, yen};
 use super::session::{CsrfForm, FORM_INVALID};
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::error::AppError;
 use crate::orders::{self, Command, OrderState};
 use crate::reputation::model::{Criterion, Rank};
 use crate::reputation::{RankStatus, RankingView};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -1802,8 +1802,8 @@ mod route_tests {
     use axum::http::{Request, StatusCode, header};
     use tower::ServiceExt;
 
-    use crate::app::AppState;
     use crate::config::{Config, database_config};
+    use crate::state::AppState;
 
     /// A valid CSRF token (43 URL-safe characters), sent as cookie and form field.
     const CSRF: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";

@@ -20,11 +20,11 @@ use super::auth::Errors;
 use super::format::{hours_left, jst_date, jst_datetime, remaining, yen};
 use super::session::{CsrfForm, csrf_ok, request_csrf};
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::error::AppError;
 use crate::orders::model::Side;
 use crate::orders::{self, Command, Order, OrderState, Policy, PurchaseRequest};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -18,11 +18,11 @@ use super::deal::{Blocked, segments};
 use super::format::{jst_rfc3339, url_encode};
 use super::session::CsrfForm;
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
-use crate::accounts::Identity;
-use crate::app::AppState;
+use crate::auth::Identity;
 use crate::error::AppError;
 use crate::messages::{self, DirectThreadView, MessageBody, MessageView};
 use crate::notifications::{self, NotificationView};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -13,10 +13,10 @@ use super::auth::Errors;
 use super::format::{jst_rfc3339, yen, ymd};
 use super::session::CsrfForm;
 use super::{Layout, PageResult, Viewer, render, render_status, see_other};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::payouts::bank::{self, BankAccountInput, BankCode, BranchCode};
 use crate::payouts::model::{PayoutPolicy, quote, scheduled_for};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -235,7 +235,7 @@ async fn request_payout(
 
 async fn ledger_csv(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let me = viewer.require()?.clone();
-    let bytes = crate::ledger::csv::of_user(&state.db, &me.user_id).await?;
+    let bytes = crate::payouts::ledger_csv::of_user(&state.db, &me.user_id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

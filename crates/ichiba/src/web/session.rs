@@ -20,9 +20,10 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::{Layout, WebError};
-use crate::accounts::{self, Identity};
-use crate::app::AppState;
+use crate::accounts;
+use crate::auth::Identity;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// The session cookie: the same token the API takes as a bearer token.
 pub const SESSION_COOKIE: &str = "ichiba_session";
@@ -243,7 +244,7 @@ impl FromRequestParts<AppState> for Viewer {
             .unwrap_or_else(|| "/".into());
         let token = cookie_value(&parts.headers, SESSION_COOKIE);
         let identity = match &token {
-            Some(t) => accounts::authenticate(&state.db, t, state.clock.now_ms()).await?,
+            Some(t) => crate::auth::authenticate(&state.db, t, state.clock.now_ms()).await?,
             None => None,
         };
         let (name, unread) = match &identity {

@@ -1,13 +1,14 @@
 //! The seller's ledger as a CSV file for 確定申告 (tax returns): UTF-8 with a byte-order mark so
 //! Excel opens it as UTF-8, Japanese headers, one row per entry oldest first, with the payout
-//! behind each payout line (status, fee, net, payment date).
+//! behind each payout line (status, fee, net, payment date). It lives with payouts because every
+//! payout line is labelled by the payout's state.
 
 use chrono::TimeZone;
 
-use super::store::{self, EntryRow};
+use super::model::PayoutState;
 use crate::clock::JST;
 use crate::db::Db;
-use crate::payouts::model::PayoutState;
+use crate::ledger::store::{self, EntryRow};
 
 /// The header row.
 pub const HEADERS: [&str; 11] = [
