@@ -1,11 +1,17 @@
-//! `Idempotency-Key` for POSTs that move money: a repeat with the same key and body returns the
-//! first response; the same key with a different body is a 409.
+//! `Idempotency-Key` for commands that move money (purchase, payout request, points conversion):
+//! a repeat with the same key and body returns the first result; the same key with a different
+//! body is a 409. One mechanism for the API (the header) and the web app (a one-time form key):
+//! a service calls [`replay`] before it does anything and [`commit`] instead of committing its
+//! transaction, which records the result in that same transaction — so the effect and its record
+//! exist together or not at all, and a concurrent twin answers with the winner's result.
 
 use axum::http::HeaderMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use sqlx::AnyConnection;
 
 use crate::clock::Millis;
+use crate::db::{Db, Tx};
 use crate::error::AppError;
 
 /// A key sent by the client, scoped to the user and the endpoint.
@@ -71,53 +77,106 @@ impl IdempotencyKey {
     }
 }
 
-/// The stored response of an earlier request with this key, or a 409 when the body differs.
-pub async fn replay(
-    conn: &mut AnyConnection,
-    k: &IdempotencyKey,
-) -> Result<Option<(u16, serde_json::Value)>, AppError> {
-    let row: Option<(String, i64, String)> = sqlx::query_as(
-        "SELECT request_hash, status, response_json FROM idempotency_keys \
+/// Why a keyed command could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The key was used before with a different request body (409 `idempotency_key_reused`).
+    #[error("idempotency key reused with a different request")]
+    Reused,
+    /// The database failed, or a stored result could not be read back.
+    #[error("idempotency store: {0}")]
+    Store(String),
+}
+
+impl From<sqlx::Error> for IdempotencyError {
+    fn from(e: sqlx::Error) -> Self {
+        IdempotencyError::Store(e.to_string())
+    }
+}
+
+impl From<IdempotencyError> for AppError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::Reused => AppError::Conflict {
+                code: "idempotency_key_reused",
+                message: "この Idempotency-Key は別の内容のリクエストですでに使われています。"
+                    .into(),
+            },
+            IdempotencyError::Store(cause) => AppError::internal(cause),
+        }
+    }
+}
+
+/// The result of an earlier request with this key, if there was one.
+///
+/// Errors: [`IdempotencyError::Reused`] when the earlier request had a different body.
+pub async fn replay<T: DeserializeOwned>(
+    db: &Db,
+    key: Option<&IdempotencyKey>,
+) -> Result<Option<T>, IdempotencyError> {
+    let Some(k) = key else { return Ok(None) };
+    let mut conn = db.pool().acquire().await?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT request_hash, response_json FROM idempotency_keys \
          WHERE user_id = $1 AND scope = $2 AND key = $3",
     )
     .bind(&k.user_id)
     .bind(k.scope)
     .bind(&k.key)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     match row {
         None => Ok(None),
-        Some((hash, _, _)) if hash != k.request_hash => Err(AppError::Conflict {
-            code: "idempotency_key_reused",
-            message: "この Idempotency-Key は別の内容のリクエストですでに使われています。".into(),
-        }),
-        Some((_, status, body)) => Ok(Some((
-            u16::try_from(status).unwrap_or(200),
-            serde_json::from_str(&body).map_err(AppError::internal)?,
-        ))),
+        Some((hash, _)) if hash != k.request_hash => Err(IdempotencyError::Reused),
+        Some((_, body)) => serde_json::from_str(&body)
+            .map(Some)
+            .map_err(|e| IdempotencyError::Store(e.to_string())),
     }
 }
 
-/// Records the response in the same transaction as the effect it describes.
-pub async fn record(
-    conn: &mut AnyConnection,
-    k: &IdempotencyKey,
-    status: u16,
-    response: &serde_json::Value,
+/// Records `result` under the key in `tx` and commits it. Without a key it only commits.
+///
+/// Returns `Some(earlier)` when a concurrent request with the same key committed first: `tx` is
+/// then rolled back (its effect never happened) and the caller answers with the winner's result.
+///
+/// Errors: [`IdempotencyError::Reused`] when that winner had a different body; `Store` when the
+/// database fails.
+pub async fn commit<T: Serialize + DeserializeOwned>(
+    db: &Db,
+    mut tx: Tx,
+    key: Option<&IdempotencyKey>,
+    result: &T,
     now: Millis,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, scope, key, request_hash, status, response_json, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&k.user_id)
-    .bind(k.scope)
-    .bind(&k.key)
-    .bind(&k.request_hash)
-    .bind(i64::from(status))
-    .bind(response.to_string())
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+) -> Result<Option<T>, IdempotencyError> {
+    if let Some(k) = key {
+        let json =
+            serde_json::to_string(result).map_err(|e| IdempotencyError::Store(e.to_string()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys \
+             (user_id, scope, key, request_hash, status, response_json, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&k.user_id)
+        .bind(k.scope)
+        .bind(&k.key)
+        .bind(&k.request_hash)
+        // The status column predates typed results; every keyed command answers 2xx.
+        .bind(200_i64)
+        .bind(json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            drop(tx);
+            if crate::db::is_unique_violation(&e) {
+                return match replay(db, Some(k)).await? {
+                    Some(earlier) => Ok(Some(earlier)),
+                    None => Err(IdempotencyError::Store("raced key vanished".into())),
+                };
+            }
+            return Err(e.into());
+        }
+    }
+    tx.commit().await?;
+    Ok(None)
 }

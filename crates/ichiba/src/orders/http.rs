@@ -12,7 +12,6 @@ use crate::auth::{CurrentUser, Operator};
 use crate::clock::parse_rfc3339;
 use crate::error::{AppError, FieldErrors};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::guard;
 use crate::messages::{MessagePage, MessageView};
 use crate::state::AppState;
 
@@ -140,13 +139,12 @@ pub async fn purchase(
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PurchaseRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
-    guard::ensure_allowed(&state, &user.user_id, guard::Activity::Purchase).await?;
+) -> Result<(StatusCode, Json<OrderView>), AppError> {
     let request = serde_json::to_value(&body).map_err(AppError::internal)?;
     let key = crate::idempotency::from_headers(&headers, &user.user_id, "orders", &request)?;
-    let (status, json) =
-        super::purchase(&state, &user.user_id, &body, key, state.clock.now_ms()).await?;
-    Ok((status, Json(json)))
+    let now = state.clock.now_ms();
+    let order = super::purchase(&state, &user.user_id, &body, key, now).await?;
+    Ok((StatusCode::CREATED, Json(OrderView::from(&order))))
 }
 
 /// The caller's orders as buyer and/or seller.

@@ -15,7 +15,6 @@ pub mod view;
 
 use std::collections::BTreeSet;
 
-use axum::http::StatusCode;
 use serde_json::json;
 
 pub use model::{Actor, CancelReason, Command, DealError, Decision, Order, OrderState, TimerKind};
@@ -99,20 +98,24 @@ fn rule(code: &'static str, message: &str) -> AppError {
     }
 }
 
-/// Buys a listing. Honours an idempotency key: the same key and body returns the first result.
+/// Buys a listing and returns the new order. Honours an idempotency key: the same key and body
+/// returns the first result (the order as it was bought) and charges nothing again.
+///
+/// Errors: 404 for a listing that is not on sale; 422 for unknown options or points the buyer
+/// lacks; 403 for the buyer's own listing; 402 when the card is declined; 429 while the buyer is
+/// suspended by the contact guard.
 pub async fn purchase(
     state: &AppState,
     buyer_id: &str,
     req: &PurchaseRequest,
     key: Option<IdempotencyKey>,
     now: Millis,
-) -> Result<(StatusCode, serde_json::Value), AppError> {
-    if let Some(k) = &key {
-        let mut conn = state.db.pool().acquire().await?;
-        if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
-            return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-        }
+) -> Result<Order, AppError> {
+    if let Some(earlier) = idempotency::replay::<serde_json::Value>(&state.db, key.as_ref()).await?
+    {
+        return earlier_purchase(state, earlier).await;
     }
+    crate::guard::ensure_allowed(state, buyer_id, crate::guard::Activity::Purchase).await?;
     let mut conn = state.db.pool().acquire().await?;
     let listing = crate::listings::store::listing_by_id(&mut conn, &req.listing_id)
         .await?
@@ -215,25 +218,29 @@ pub async fn purchase(
         now,
     )
     .await?;
-    let view = OrderView::from(&decision.order);
-    let body = serde_json::to_value(&view).map_err(AppError::internal)?;
-    if let Some(k) = &key
-        && let Err(e) = idempotency::record(&mut tx, k, 201, &body, now).await
+    if let Some(earlier) =
+        idempotency::commit(&state.db, tx, key.as_ref(), &decision.order, now).await?
     {
-        // A concurrent request with the same key won: answer with its result.
-        drop(tx);
-        if crate::db::is_unique_violation(&e) {
-            let mut conn = state.db.pool().acquire().await?;
-            if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
-                return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-            }
-        }
-        return Err(e.into());
+        return Ok(earlier); // a concurrent twin with the same key bought first
     }
-    tx.commit().await?;
     events.extend(order_events(&decision.order));
     state.hub.publish(events);
-    Ok((StatusCode::CREATED, body))
+    Ok(decision.order)
+}
+
+/// The order an earlier purchase with the same key made. Results recorded before orders were
+/// stored whole hold the order's JSON view: those are read back by their id.
+async fn earlier_purchase(state: &AppState, earlier: serde_json::Value) -> Result<Order, AppError> {
+    if let Ok(order) = serde_json::from_value::<Order>(earlier.clone()) {
+        return Ok(order);
+    }
+    let id = earlier["id"]
+        .as_str()
+        .ok_or_else(|| AppError::internal("unreadable purchase record"))?;
+    let mut conn = state.db.pool().acquire().await?;
+    store::order_by_id(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Applies a decision's effects (ledger, timers, history, system message, notifications) in the

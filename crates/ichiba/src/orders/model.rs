@@ -279,7 +279,7 @@ pub struct CancelRequest {
 }
 
 /// An order (取引) with its policy snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     pub id: String,
     pub listing_id: String,

@@ -179,11 +179,11 @@ pub async fn request(
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AmountRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+) -> Result<(StatusCode, Json<PayoutView>), AppError> {
     let key = idempotency::from_headers(&headers, &user.user_id, "payouts", &json!(body))?;
     let now = state.clock.now_ms();
-    let (status, body) = super::request(&state, &user.user_id, body.amount_yen, key, now).await?;
-    Ok((status, Json(body)))
+    let payout = super::request(&state, &user.user_id, body.amount_yen, key, now).await?;
+    Ok((StatusCode::CREATED, Json(payout)))
 }
 
 /// The caller's payouts, newest first.
@@ -209,11 +209,12 @@ pub async fn convert_points(
     CurrentUser(user): CurrentUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<AmountRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+) -> Result<Json<Converted>, AppError> {
     let key = idempotency::from_headers(&headers, &user.user_id, "points_convert", &json!(body))?;
     let now = state.clock.now_ms();
-    let (status, body) = points::convert(&state, &user.user_id, body.amount_yen, key, now).await?;
-    Ok((status, Json(body)))
+    Ok(Json(
+        points::convert(&state, &user.user_id, body.amount_yen, key, now).await?,
+    ))
 }
 
 fn file_response(

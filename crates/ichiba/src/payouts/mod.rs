@@ -15,7 +15,6 @@ pub mod store;
 pub mod sweep;
 pub mod zengin;
 
-use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -287,7 +286,7 @@ pub async fn delete_bank_account(db: &Db, user_id: &str, now: Millis) -> Result<
 }
 
 /// A payout as shown to its seller (and operators).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct PayoutView {
     /// Id.
     pub id: String,
@@ -472,33 +471,19 @@ pub async fn request(
     amount_yen: i64,
     key: Option<IdempotencyKey>,
     now: Millis,
-) -> Result<(StatusCode, serde_json::Value), AppError> {
-    if let Some(k) = &key {
-        let mut conn = state.db.pool().acquire().await?;
-        if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
-            return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-        }
+) -> Result<PayoutView, AppError> {
+    if let Some(earlier) = idempotency::replay(&state.db, key.as_ref()).await? {
+        return Ok(earlier);
     }
     let quote = model::quote(&PayoutPolicy::default(), amount_yen)?;
     let mut tx = state.db.begin().await?;
     let (row, event) = create_in_tx(&mut tx, user_id, quote, Origin::User, now).await?;
-    let body = serde_json::to_value(PayoutView::from(&row)).map_err(AppError::internal)?;
-    if let Some(k) = &key
-        && let Err(e) = idempotency::record(&mut tx, k, 201, &body, now).await
-    {
-        // A concurrent request with the same key won: answer with its result.
-        drop(tx);
-        if crate::db::is_unique_violation(&e) {
-            let mut conn = state.db.pool().acquire().await?;
-            if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
-                return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-            }
-        }
-        return Err(e.into());
+    let view = PayoutView::from(&row);
+    if let Some(earlier) = idempotency::commit(&state.db, tx, key.as_ref(), &view, now).await? {
+        return Ok(earlier); // a concurrent twin with the same key was first
     }
-    tx.commit().await?;
     state.hub.publish(vec![event]);
-    Ok((StatusCode::CREATED, body))
+    Ok(view)
 }
 
 /// A page of payouts.

@@ -170,7 +170,7 @@ pub fn scheduled_for(
 }
 
 /// The state of a payout request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutState {
     /// Requested, waiting for the next batch (振込待ち).

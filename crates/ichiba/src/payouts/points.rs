@@ -2,7 +2,6 @@
 //! (irreversible), and points expire one year after the user last earned points (any credit to
 //! the points account), swept by the worker with their own transfer code.
 
-use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,7 +17,7 @@ use crate::notifications;
 use crate::state::AppState;
 
 /// The result of a conversion.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 pub struct Converted {
     /// Earnings converted.
     pub converted_yen: i64,
@@ -44,12 +43,9 @@ pub async fn convert(
     amount_yen: i64,
     key: Option<IdempotencyKey>,
     now: Millis,
-) -> Result<(StatusCode, serde_json::Value), AppError> {
-    if let Some(k) = &key {
-        let mut conn = state.db.pool().acquire().await?;
-        if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
-            return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-        }
+) -> Result<Converted, AppError> {
+    if let Some(earlier) = idempotency::replay(&state.db, key.as_ref()).await? {
+        return Ok(earlier);
     }
     if amount_yen <= 0 {
         let mut f = FieldErrors::new();
@@ -99,21 +95,10 @@ pub async fn convert(
             policy.points_valid_months
         ),
     };
-    let body = serde_json::to_value(body).map_err(AppError::internal)?;
-    if let Some(k) = &key
-        && let Err(e) = idempotency::record(&mut tx, k, 200, &body, now).await
-    {
-        drop(tx);
-        if crate::db::is_unique_violation(&e) {
-            let mut conn = state.db.pool().acquire().await?;
-            if let Some((status, body)) = idempotency::replay(&mut conn, k).await? {
-                return Ok((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body));
-            }
-        }
-        return Err(e.into());
+    if let Some(earlier) = idempotency::commit(&state.db, tx, key.as_ref(), &body, now).await? {
+        return Ok(earlier); // a concurrent twin with the same key was first
     }
-    tx.commit().await?;
-    Ok((StatusCode::OK, body))
+    Ok(body)
 }
 
 /// Expires the user's points when a year has passed since they last earned any. Returns the

@@ -1958,7 +1958,7 @@ mod route_tests {
         crate::reputation::refresh_seller(&state.db, &seller.0, now)
             .await
             .expect("refresh");
-        let (_, order) = crate::orders::purchase(
+        let order = crate::orders::purchase(
             state,
             &buyer.0,
             &crate::orders::PurchaseRequest {
@@ -1977,7 +1977,7 @@ mod route_tests {
             buyer,
             op,
             listing_id: listing.id,
-            order_id: order["id"].as_str().expect("order id").to_string(),
+            order_id: order.id.clone(),
         }
     }
 

@@ -217,12 +217,12 @@ async fn request_payout(
     );
     match crate::payouts::request(&state, &me.user_id, amount_yen, key, state.clock.now_ms()).await
     {
-        Ok((_, body)) => Ok(see_other(
+        Ok(payout) => Ok(see_other(
             "/sales",
             Some(&format!(
                 "振込申請を受け付けました。お振込額 {}（{}お振込予定）。",
-                yen(body["net_yen"].as_i64().unwrap_or_default()),
-                ymd(body["scheduled_for"].as_str().unwrap_or_default())
+                yen(payout.net_yen),
+                ymd(&payout.scheduled_for)
             )),
         )),
         Err(e) if e.status().is_client_error() => {
