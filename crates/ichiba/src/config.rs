@@ -234,13 +234,22 @@ pub enum Backend {
     Postgres,
 }
 
-/// A validated database location.
-#[derive(Debug, Clone)]
+/// A validated database location. Its `Debug` output hides the password.
+#[derive(Clone)]
 pub struct DatabaseConfig {
     /// The URL handed to the driver.
     pub url: String,
     /// Which backend it is.
     pub backend: Backend,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact(&self.url))
+            .field("backend", &self.backend)
+            .finish()
+    }
 }
 
 /// Why a configuration was refused at start-up.
@@ -348,10 +357,27 @@ pub fn database_config(url: Option<&str>, data_dir: &Path) -> Result<DatabaseCon
 }
 
 /// Hides a password in a URL before it is printed.
+/// The URL with its password (in the user info or a `password=` parameter) replaced by `***`.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+    let hidden = match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let user = url[s + 3..at].split(':').next().unwrap_or_default();
+            format!("{}://{user}:***{}", &url[..s], &url[at..])
+        }
         _ => url.to_string(),
+    };
+    match hidden.split_once('?') {
+        Some((base, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => hidden,
     }
 }
 
@@ -382,6 +408,31 @@ mod tests {
     fn postgres_urls_select_postgres() {
         let c = database_config(Some("postgres://u@h/db"), Path::new(".")).unwrap();
         assert_eq!(c.backend, Backend::Postgres);
+    }
+
+    #[test]
+    fn the_debug_output_of_a_database_config_never_shows_the_password() {
+        for url in [
+            "postgres://ichiba:hunter2@db.internal/ichiba",
+            "postgres://db.internal/ichiba?user=ichiba&password=hunter2",
+        ] {
+            let c = database_config(Some(url), Path::new(".")).unwrap();
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("db.internal"), "{shown}");
+            let whole = format!(
+                "{:?}",
+                Config {
+                    data_dir: ".".into(),
+                    database: c,
+                    dev_clock: false,
+                    trust_forwarded_for: false,
+                    secure_cookies: false,
+                    zengin: ZenginSettings::default(),
+                }
+            );
+            assert!(!whole.contains("hunter2"), "{whole}");
+        }
     }
 
     #[test]

@@ -355,6 +355,7 @@ pub async fn direct_thread_for(
 /// refused while a sanction blocks direct messages (429 `restricted` / 403
 /// `account_suspended`), screened by the contact guard (a block is recorded and comes back as the
 /// 422 `off_platform_contact` with the findings), then sent with [`send_direct`].
+#[tracing::instrument(skip_all, fields(user_id = %from, to = %to))]
 pub async fn send_direct_checked(
     state: &crate::state::AppState,
     from: &str,

@@ -144,7 +144,10 @@ pub async fn purchase(
     let key = crate::idempotency::from_headers(&headers, &user.user_id, "orders", &request)?;
     let now = state.clock.now_ms();
     let order = super::purchase(&state, &user.user_id, &body, key, now).await?;
-    Ok((StatusCode::CREATED, Json(OrderView::from(&order))))
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderView::for_user(&order, &user, now)),
+    ))
 }
 
 /// The caller's orders as buyer and/or seller.
@@ -166,16 +169,23 @@ pub async fn list(
             });
         }
     };
-    Ok(Json(
-        super::list(
-            &state,
-            &user.user_id,
-            as_buyer,
-            p.state,
-            p.cursor.as_deref(),
-        )
-        .await?,
-    ))
+    let page = super::list(
+        &state,
+        &user.user_id,
+        as_buyer,
+        p.state,
+        p.cursor.as_deref(),
+    )
+    .await?;
+    let now = state.clock.now_ms();
+    Ok(Json(OrderPage {
+        items: page
+            .orders
+            .iter()
+            .map(|o| OrderView::for_user(o, &user, now))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// One order (parties and operators; others 404).
@@ -187,8 +197,11 @@ pub async fn detail(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, AppError> {
-    Ok(Json(OrderView::from(
-        &super::get(&state, &user, &id).await?,
+    let order = super::get(&state, &user, &id).await?;
+    Ok(Json(OrderView::for_user(
+        &order,
+        &user,
+        state.clock.now_ms(),
     )))
 }
 
@@ -268,7 +281,7 @@ pub async fn set_due_date(
     )
     .await?
     .order;
-    Ok(Json(OrderView::from(&o)))
+    Ok(Json(OrderView::for_user(&o, &user, state.clock.now_ms())))
 }
 
 /// The formal delivery (正式な納品): a message with attachments; the buyer's 72 hours start.
@@ -283,7 +296,10 @@ pub async fn deliver(
     ApiJson(body): ApiJson<MessageRequest>,
 ) -> Result<(StatusCode, Json<OrderView>), AppError> {
     let o = super::deliver(&state, &user, &id, &body.body, body.attachment_ids).await?;
-    Ok((StatusCode::CREATED, Json(OrderView::from(&o))))
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderView::for_user(&o, &user, state.clock.now_ms())),
+    ))
 }
 
 /// Accept the delivery (承諾): the order completes and the seller is paid.
@@ -311,7 +327,7 @@ pub async fn send_back(
     ApiJson(body): ApiJson<SendBackRequest>,
 ) -> Result<Json<OrderView>, AppError> {
     let o = super::send_back(&state, &user, &id, &body.reason).await?;
-    Ok(Json(OrderView::from(&o)))
+    Ok(Json(OrderView::for_user(&o, &user, state.clock.now_ms())))
 }
 
 /// File a cancel request (the other party has 24 hours to answer).
@@ -343,7 +359,7 @@ async fn run_command(
     let o = super::act(state, user, id, c, None, state.clock.now_ms())
         .await?
         .order;
-    Ok(Json(OrderView::from(&o)))
+    Ok(Json(OrderView::for_user(&o, user, state.clock.now_ms())))
 }
 
 /// Accept the other party's cancel request: the order is cancelled and refunded.

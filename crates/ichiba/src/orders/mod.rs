@@ -6,10 +6,14 @@
 mod engine;
 pub mod http;
 pub mod model;
+mod money;
 pub mod policy;
 #[cfg(test)]
 mod props;
+pub mod rulebook;
+mod rules;
 pub mod store;
+pub mod texts;
 pub mod timers;
 pub mod view;
 
@@ -104,6 +108,7 @@ fn rule(code: &'static str, message: &str) -> AppError {
 /// Errors: 404 for a listing that is not on sale; 422 for unknown options or points the buyer
 /// lacks; 403 for the buyer's own listing; 402 when the card is declined; 429 while the buyer is
 /// suspended by the contact guard.
+#[tracing::instrument(skip_all, fields(user_id = %buyer_id, listing_id = %req.listing_id))]
 pub async fn purchase(
     state: &AppState,
     buyer_id: &str,
@@ -223,7 +228,7 @@ pub async fn purchase(
     {
         return Ok(earlier); // a concurrent twin with the same key bought first
     }
-    events.extend(order_events(&decision.order));
+    events.extend(order_events(&decision.order, now));
     state.hub.publish(events);
     Ok(decision.order)
 }
@@ -258,33 +263,37 @@ async fn apply_effects(
     for t in &d.transfers {
         crate::ledger::store::apply(tx, t, now).await?;
     }
+    store::clear_timers(tx, &o.id, &d.clear_timers).await?;
     for (kind, at) in &d.timers {
         store::insert_timer(tx, &o.id, *kind, *at).await?;
     }
     for (kind, detail) in &d.history {
         store::insert_event(tx, &o.id, now, actor.as_str(), actor_id, kind, detail).await?;
     }
-    if let Some(text) = &d.system_message {
-        let (_, ev) = messages::insert(tx, thread, None, "system", text, &[], now).await?;
+    if let Some(m) = d.system_message {
+        let text = texts::system_message(o, m);
+        let (_, ev) = messages::insert(tx, thread, None, "system", &text, &[], now).await?;
         events.extend(ev);
     }
     for n in &d.notices {
         let user = o.user_of(n.to).to_string();
+        let t = texts::notice(o, n.to, n.kind);
         events.push(
-            notifications::create(tx, &user, n.kind, &n.title, &n.body, Some(&o.id), now).await?,
+            notifications::create(tx, &user, t.kind, &t.title, &t.body, Some(&o.id), now).await?,
         );
     }
     Ok(events)
 }
 
-fn order_events(o: &Order) -> Vec<Event> {
-    let data = serde_json::to_value(OrderView::from(o)).unwrap_or_default();
-    [&o.buyer_id, &o.seller_id]
+/// The `order` events of a change: each party gets the order as their side sees it, with what
+/// they may do next.
+fn order_events(o: &Order, now: Millis) -> Vec<Event> {
+    [(&o.buyer_id, Actor::Buyer), (&o.seller_id, Actor::Seller)]
         .into_iter()
-        .map(|u| Event {
+        .map(|(u, side)| Event {
             user_id: u.clone(),
             kind: EventKind::Order,
-            data: data.clone(),
+            data: serde_json::to_value(OrderView::new(o, side, now)).unwrap_or_default(),
         })
         .collect()
 }
@@ -320,6 +329,7 @@ pub struct Acted {
 
 /// Runs a command by a user (party or operator), with an optional message posted in the talk
 /// room in the same transaction.
+#[tracing::instrument(skip_all, fields(order_id = %order_id, user_id = %who.user_id, command = command.name()))]
 pub async fn act(
     state: &AppState,
     who: &Identity,
@@ -365,7 +375,7 @@ pub async fn act(
         .extend(apply_effects(&mut tx, &thread, &decision, actor, Some(&who.user_id), now).await?);
     tx.commit().await?;
     if !decision.unchanged {
-        events.extend(order_events(&decision.order));
+        events.extend(order_events(&decision.order, now));
     }
     state.hub.publish(events);
     if decision.order.state.is_terminal() && !order.state.is_terminal() {
@@ -526,6 +536,15 @@ pub async fn get(state: &AppState, who: &Identity, order_id: &str) -> Result<Ord
     Ok(order)
 }
 
+/// A page of orders, newest first.
+#[derive(Debug, Clone)]
+pub struct OrderList {
+    /// The orders of the page.
+    pub orders: Vec<Order>,
+    /// The cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
 /// A page of the caller's orders (as buyer, seller or both), newest first.
 pub async fn list(
     state: &AppState,
@@ -533,7 +552,7 @@ pub async fn list(
     as_buyer: Option<bool>,
     only: Option<OrderState>,
     cursor: Option<&str>,
-) -> Result<http::OrderPage, AppError> {
+) -> Result<OrderList, AppError> {
     let before = crate::cursor::decode_key_cursor(cursor)?;
     let limit = 30;
     let mut conn = state.db.pool().acquire().await?;
@@ -548,8 +567,8 @@ pub async fn list(
         )),
         _ => None,
     };
-    Ok(http::OrderPage {
-        items: orders.iter().map(OrderView::from).collect(),
+    Ok(OrderList {
+        orders,
         next_cursor,
     })
 }

@@ -9,7 +9,9 @@ use super::policy::{DAY_MS, Policy};
 use crate::clock::Millis;
 use crate::ledger::TransferPlan;
 
-pub use super::engine::{PurchaseInput, decide, purchase, settlement};
+pub use super::engine::{PurchaseInput, Role, authorize, decide, purchase};
+pub use super::money::{Quote, quote, settlement};
+pub use super::texts::{NoticeKind, SystemMessage};
 
 /// Where an order is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -457,17 +459,34 @@ pub enum Command {
     Timer(TimerKind),
 }
 
-/// A notice for one party (becomes an in-app notification).
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Command {
+    /// A short name for logs (no user text: a cancel note stays out of them).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::PostMessage => "post_message",
+            Command::SetDueDate { .. } => "set_due_date",
+            Command::Deliver => "deliver",
+            Command::Accept => "accept",
+            Command::SendBack => "send_back",
+            Command::FileCancel { .. } => "file_cancel",
+            Command::AcceptCancel => "accept_cancel",
+            Command::RejectCancel => "reject_cancel",
+            Command::WithdrawCancel => "withdraw_cancel",
+            Command::OperatorCancel => "operator_cancel",
+            Command::OperatorComplete => "operator_complete",
+            Command::OperatorSettle { .. } => "operator_settle",
+            Command::Timer(k) => k.as_str(),
+        }
+    }
+}
+
+/// A notice for one party (becomes an in-app notification, worded by [`super::texts::notice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notice {
     /// To whom.
     pub to: Side,
-    /// Stable kind (`purchased`, `first_reply_reminder`, …).
-    pub kind: &'static str,
-    /// Japanese title.
-    pub title: String,
-    /// Japanese body.
-    pub body: String,
+    /// What it tells.
+    pub kind: NoticeKind,
 }
 
 /// The outcome of a command.
@@ -479,10 +498,13 @@ pub struct Decision {
     pub transfers: Vec<TransferPlan>,
     /// Timers to schedule.
     pub timers: Vec<(TimerKind, Millis)>,
+    /// Pending timers of these kinds that the command made pointless: cleared in the same
+    /// transaction, before `timers` are scheduled (so a moved due date replaces its timer).
+    pub clear_timers: Vec<TimerKind>,
     /// Notices to the parties.
     pub notices: Vec<Notice>,
-    /// A system message for the talk room.
-    pub system_message: Option<String>,
+    /// A system message for the talk room (worded by [`super::texts::system_message`]).
+    pub system_message: Option<SystemMessage>,
     /// History entries (kind, details).
     pub history: Vec<(&'static str, Value)>,
     /// The order itself is unchanged (no version bump, no write). A reminder still carries its
@@ -496,6 +518,7 @@ impl Decision {
             order,
             transfers: vec![],
             timers: vec![],
+            clear_timers: vec![],
             notices: vec![],
             system_message: None,
             history: vec![],
@@ -510,13 +533,8 @@ impl Decision {
         }
     }
 
-    pub(super) fn notice(&mut self, to: Side, kind: &'static str, title: String, body: String) {
-        self.notices.push(Notice {
-            to,
-            kind,
-            title,
-            body,
-        });
+    pub(super) fn notice(&mut self, to: Side, kind: NoticeKind) {
+        self.notices.push(Notice { to, kind });
     }
 }
 

@@ -312,6 +312,30 @@ pub async fn insert_timer(
     Ok(())
 }
 
+/// Marks the pending timers of `kinds` on the order done: the transition in the same
+/// transaction made them pointless.
+pub async fn clear_timers(
+    conn: &mut AnyConnection,
+    order_id: &str,
+    kinds: &[TimerKind],
+) -> Result<(), sqlx::Error> {
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    // Placeholders only, generated from the count: no user text reaches the SQL.
+    let marks: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "UPDATE timers SET done = 1 WHERE order_id = $1 AND done = 0 AND kind IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(order_id);
+    for kind in kinds {
+        q = q.bind(kind.as_str());
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 // ---- Timers: due rows, lease claims, completion ---------------------------------------------
 
 /// A timer row.

@@ -94,6 +94,7 @@ async fn mark_done(state: &AppState, id: &str) -> Result<(), sqlx::Error> {
 
 /// Fires one timer through the same path with actor `system`. A timer whose moment has moved on
 /// changes nothing. Returns whether the order changed or a notice was sent.
+#[tracing::instrument(skip_all, fields(order_id = %order_id, timer = ?kind))]
 pub async fn fire_timer(
     state: &AppState,
     order_id: &str,
@@ -120,7 +121,7 @@ pub async fn fire_timer(
     let mut events = apply_effects(&mut tx, &thread, &decision, Actor::System, None, now).await?;
     tx.commit().await?;
     if !decision.unchanged {
-        events.extend(order_events(&decision.order));
+        events.extend(order_events(&decision.order, now));
     }
     state.hub.publish(events);
     if decision.order.state.is_terminal() && !order.state.is_terminal() {

@@ -3,8 +3,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::model::{CancelRequest, Fault, Order, OrderState};
+use super::model::{Actor, CancelReason, CancelRequest, Fault, Order, OrderState, Side};
 use super::policy::percent;
+use super::rulebook::{Action, available};
+use crate::auth::Identity;
+use crate::clock::Millis;
 use crate::clock::to_rfc3339;
 
 /// The policy snapshot as shown.
@@ -126,10 +129,30 @@ pub struct OrderView {
     /// The seller's share when an operator settled with a split.
     pub settlement_seller_yen: Option<i64>,
     pub policy: PolicyView,
+    /// What the viewer may do now, by the engine's own rules (`post_message`, `deliver`,
+    /// `accept`, `send_back`, `change_due_date`, `file_cancel`, …): the buttons to show.
+    pub allowed_actions: Vec<Action>,
+    /// The cancel reasons the viewer may file now (empty unless `file_cancel` is allowed).
+    pub allowed_cancel_reasons: Vec<CancelReason>,
 }
 
-impl From<&Order> for OrderView {
-    fn from(o: &Order) -> Self {
+impl OrderView {
+    /// The order as `who` sees it at `now`: a party sees what their side may do, an operator
+    /// who is not a party sees the operator's actions.
+    pub fn for_user(o: &Order, who: &Identity, now: Millis) -> Self {
+        let viewer = match o.side_of(&who.user_id) {
+            Some(Side::Buyer) => Actor::Buyer,
+            Some(Side::Seller) => Actor::Seller,
+            None if who.is_operator => Actor::Operator,
+            // Not someone who can act on it: nothing is offered.
+            None => Actor::System,
+        };
+        Self::new(o, viewer, now)
+    }
+
+    /// The order as `viewer` sees it at `now`.
+    pub fn new(o: &Order, viewer: Actor, now: Millis) -> Self {
+        let allowed = available(o, viewer, now);
         OrderView {
             id: o.id.clone(),
             listing_id: o.listing_id.clone(),
@@ -163,6 +186,8 @@ impl From<&Order> for OrderView {
                 .map(|r| CancelRequestView::new(&o.id, r)),
             settlement_seller_yen: o.settlement_seller_yen,
             policy: PolicyView::from(&o.policy),
+            allowed_actions: allowed.actions,
+            allowed_cancel_reasons: allowed.cancel_reasons,
         }
     }
 }

@@ -465,6 +465,7 @@ pub(crate) async fn create_in_tx(
 ///
 /// Errors: 422 for an amount the fee would consume, more than the available earnings, no bank
 /// account or one that needs correction; 409 while another request is open.
+#[tracing::instrument(skip_all, fields(user_id = %user_id, amount_yen))]
 pub async fn request(
     state: &AppState,
     user_id: &str,

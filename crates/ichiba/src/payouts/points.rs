@@ -37,6 +37,7 @@ pub struct Converted {
 /// key like payout requests.
 ///
 /// Errors: 422 `validation_failed` for a non-positive amount, `insufficient_earnings`.
+#[tracing::instrument(skip_all, fields(user_id = %user_id, amount_yen))]
 pub async fn convert(
     state: &AppState,
     user_id: &str,

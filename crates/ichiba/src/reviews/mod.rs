@@ -110,6 +110,7 @@ fn private_view(r: &store::ReviewRow) -> PrivateReviewView {
 
 /// Parses a review as submitted, passes its comment through the contact guard and
 /// [`submit`]s it.
+#[tracing::instrument(skip_all, fields(order_id = %order_id, user_id = %who.user_id))]
 pub async fn write(
     state: &AppState,
     who: &Identity,
@@ -221,13 +222,32 @@ pub async fn submit(
     Ok(private_view(&row))
 }
 
-/// The reviewee's one public reply to a published review.
+/// The reviewee's one public reply to a published review, 1–1,000 characters, screened by the
+/// contact guard before anything is stored.
+#[tracing::instrument(skip_all, fields(review_id = %review_id, user_id = %who.user_id))]
 pub async fn reply(
     state: &AppState,
     who: &Identity,
     review_id: &str,
     body: &str,
 ) -> Result<ReviewView, AppError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 1000 {
+        let mut f = crate::error::FieldErrors::new();
+        f.add(
+            "body",
+            "length",
+            "返信は1文字以上1000文字以内で入力してください。",
+        );
+        return Err(f.into());
+    }
+    crate::guard::screen(
+        state,
+        Some(&who.user_id),
+        &crate::guard::Context::Review,
+        &[("body", body)],
+    )
+    .await?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let row = store::by_id(&mut tx, review_id)

@@ -338,12 +338,9 @@ async fn orders(
     };
     let page = orders::list(&state, &me.user_id, Some(role == "buyer"), None, None).await?;
     let now = state.clock.now_ms();
-    let mut rows = Vec::with_capacity(page.items.len());
+    let mut rows = Vec::with_capacity(page.orders.len());
     let mut conn = state.db.pool().acquire().await?;
-    for view in &page.items {
-        let Some(o) = orders::store::order_by_id(&mut conn, &view.id).await? else {
-            continue;
-        };
+    for o in &page.orders {
         let other_id = if role == "buyer" {
             &o.seller_id
         } else {
@@ -364,7 +361,7 @@ async fn orders(
             other,
             status: status.into(),
             status_class,
-            clock: clock_of(&o, now),
+            clock: clock_of(o, now),
             total: yen(o.total_yen),
             unread,
         });
