@@ -45,7 +45,7 @@ pub async fn refresh_seller(db: &Db, seller_id: &str, now: Millis) -> Result<(),
                 .collect(),
         };
         let s = model::score(&facts, &metrics);
-        let (avg, count) = crate::reviews::store::listing_rating(&mut tx, &l.id).await?;
+        let (avg, count) = store::listing_rating(&mut tx, &l.id).await?;
         let json = serde_json::to_string(&s).unwrap_or_else(|_| "{}".into());
         store::set_listing_score(
             &mut tx,
@@ -124,7 +124,7 @@ pub async fn public_metrics(
 ) -> Result<PublicMetrics, AppError> {
     {
         let mut conn = db.pool().acquire().await?;
-        crate::accounts::store::user_by_id(&mut conn, user_id)
+        store::user_flags(&mut conn, user_id)
             .await?
             .ok_or(AppError::NotFound)?;
     }
@@ -326,15 +326,15 @@ pub async fn explain(
     listing_id: &str,
 ) -> Result<RankingView, AppError> {
     let mut conn = state.db.pool().acquire().await?;
-    let l = crate::listings::store::listing_by_id(&mut conn, listing_id)
+    let (seller_id, status, category) = store::listing_owner(&mut conn, listing_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if (l.seller_id != who.user_id && !who.is_operator) || l.status == "deleted" {
+    if (seller_id != who.user_id && !who.is_operator) || status == "deleted" {
         return Err(AppError::NotFound);
     }
     let mine: Score =
         serde_json::from_str(&l_score_json(&mut conn, listing_id).await?).unwrap_or_default();
-    let all: Vec<Score> = store::category_scores(&mut conn, &l.category)
+    let all: Vec<Score> = store::category_scores(&mut conn, &category)
         .await?
         .iter()
         .filter_map(|j| serde_json::from_str(j).ok())

@@ -253,3 +253,29 @@ pub async fn rank_history(
     .fetch_all(conn)
     .await
 }
+
+/// Average (in thousandths) and count of published buyer ratings of a listing.
+pub async fn listing_rating(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+) -> Result<(Option<i64>, i64), sqlx::Error> {
+    let (sum, count): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(public_rating), 0) AS BIGINT), COUNT(*) FROM reviews \
+         WHERE listing_id = $1 AND direction = 'buyer_to_seller' AND published_at_ms IS NOT NULL",
+    )
+    .bind(listing_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(((count > 0).then(|| sum * 1000 / count), count))
+}
+
+/// The seller, status and category of a listing, `None` for an unknown id.
+pub async fn listing_owner(
+    conn: &mut AnyConnection,
+    listing_id: &str,
+) -> Result<Option<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT seller_id, status, category FROM listings WHERE id = $1")
+        .bind(listing_id)
+        .fetch_optional(conn)
+        .await
+}

@@ -193,18 +193,3 @@ pub async fn reply(
     .await?;
     Ok(r.rows_affected() == 1)
 }
-
-/// Average (in thousandths) and count of published buyer ratings of a listing.
-pub async fn listing_rating(
-    conn: &mut AnyConnection,
-    listing_id: &str,
-) -> Result<(Option<i64>, i64), sqlx::Error> {
-    let (sum, count): (i64, i64) = sqlx::query_as(
-        "SELECT CAST(COALESCE(SUM(public_rating), 0) AS BIGINT), COUNT(*) FROM reviews \
-         WHERE listing_id = $1 AND direction = 'buyer_to_seller' AND published_at_ms IS NOT NULL",
-    )
-    .bind(listing_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(((count > 0).then(|| sum * 1000 / count), count))
-}
