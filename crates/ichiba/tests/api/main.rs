@@ -8,6 +8,7 @@ mod accounts;
 mod deal;
 mod edge;
 mod guard;
+mod inbox;
 mod listings;
 mod payouts;
 mod reviews;
