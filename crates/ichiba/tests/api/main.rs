@@ -12,5 +12,6 @@ mod inbox;
 mod listings;
 mod payouts;
 mod reviews;
+mod search;
 mod talk;
 mod web;
