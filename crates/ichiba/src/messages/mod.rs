@@ -161,15 +161,13 @@ pub async fn insert(
     Ok((view, events))
 }
 
-/// Attaches attachments and the order id to message rows.
-pub async fn to_views(
+/// The attachments of the given messages, by message, in their order.
+async fn attachments_by_message(
     conn: &mut sqlx::AnyConnection,
-    thread: &ThreadRow,
-    rows: Vec<store::MessageRow>,
-) -> Result<Vec<MessageView>, sqlx::Error> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    message_ids: &[String],
+) -> Result<HashMap<String, Vec<AttachmentRef>>, sqlx::Error> {
     let mut by_message: HashMap<String, Vec<AttachmentRef>> = HashMap::new();
-    for a in store::attachments_of(conn, &ids).await? {
+    for a in store::attachments_of(conn, message_ids).await? {
         by_message
             .entry(a.message_id)
             .or_default()
@@ -180,6 +178,17 @@ pub async fn to_views(
                 content_type: a.content_type,
             });
     }
+    Ok(by_message)
+}
+
+/// Attaches attachments and the order id to message rows.
+pub async fn to_views(
+    conn: &mut sqlx::AnyConnection,
+    thread: &ThreadRow,
+    rows: Vec<store::MessageRow>,
+) -> Result<Vec<MessageView>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut by_message = attachments_by_message(conn, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| MessageView {
@@ -301,37 +310,105 @@ pub async fn send_direct(
     Ok(view)
 }
 
-/// The caller's direct-message threads.
-pub async fn direct_threads(db: &Db, user_id: &str) -> Result<Vec<DirectThreadView>, AppError> {
-    let mut conn = db.pool().acquire().await?;
-    let threads = store::direct_threads_of(&mut conn, user_id).await?;
-    let mut out = Vec::with_capacity(threads.len());
-    for t in threads {
-        out.push(thread_view(&mut conn, &t, user_id).await?);
-    }
-    Ok(out)
+/// A direct-message thread as its list shows it: one row of one query, without attachments.
+#[derive(Debug, Clone)]
+pub struct DirectThreadSummary {
+    /// Thread id.
+    pub id: String,
+    /// The other member.
+    pub other_user: OtherUser,
+    /// The latest message, `None` before the first.
+    pub last_message: Option<LastMessage>,
+    /// Messages by others the caller has not read.
+    pub unread: i64,
 }
 
-async fn thread_view(
-    conn: &mut sqlx::AnyConnection,
-    t: &ThreadRow,
+/// The latest message of a thread, as a list row shows it.
+#[derive(Debug, Clone)]
+pub struct LastMessage {
+    /// Id.
+    pub id: String,
+    /// Author; `None` for system messages.
+    pub author_id: Option<String>,
+    /// `text`, `delivery` or `system`.
+    pub kind: String,
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_at_ms: Millis,
+}
+
+impl From<store::DirectThreadRow> for DirectThreadSummary {
+    fn from(r: store::DirectThreadRow) -> Self {
+        let last_message = match (r.last_id, r.last_kind, r.last_body, r.last_created_at_ms) {
+            (Some(id), Some(kind), Some(body), Some(created_at_ms)) => Some(LastMessage {
+                id,
+                author_id: r.last_author_id,
+                kind,
+                body,
+                created_at_ms,
+            }),
+            _ => None,
+        };
+        DirectThreadSummary {
+            id: r.id,
+            other_user: OtherUser {
+                id: r.other_user_id,
+                display_name: r.other_display_name,
+            },
+            last_message,
+            unread: r.unread,
+        }
+    }
+}
+
+/// The caller's direct-message threads as list rows, most recent first, from one query.
+pub async fn direct_thread_summaries(
+    db: &Db,
     user_id: &str,
-) -> Result<DirectThreadView, AppError> {
-    let other_id = t.other(user_id).to_string();
-    let other = crate::accounts::store::user_by_id(conn, &other_id).await?;
-    let last = match store::last_message(conn, &t.id).await? {
-        Some(m) => to_views(conn, t, vec![m]).await?.pop(),
-        None => None,
-    };
-    Ok(DirectThreadView {
-        id: t.id.clone(),
-        other_user: OtherUser {
-            id: other_id,
-            display_name: other.map(|u| u.display_name).unwrap_or_default(),
-        },
-        last_message: last,
-        unread: store::unread_count(conn, &t.id, user_id).await?,
-    })
+) -> Result<Vec<DirectThreadSummary>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let rows = store::direct_thread_rows(&mut conn, user_id).await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The caller's direct-message threads: the list rows and, in one more query, the attachments of
+/// their latest messages.
+pub async fn direct_threads(db: &Db, user_id: &str) -> Result<Vec<DirectThreadView>, AppError> {
+    let mut conn = db.pool().acquire().await?;
+    let rows = store::direct_thread_rows(&mut conn, user_id).await?;
+    let summaries: Vec<DirectThreadSummary> = rows.into_iter().map(Into::into).collect();
+    with_attachments(&mut conn, summaries).await
+}
+
+/// Thread views of list rows, with the attachments of every latest message read at once.
+async fn with_attachments(
+    conn: &mut sqlx::AnyConnection,
+    summaries: Vec<DirectThreadSummary>,
+) -> Result<Vec<DirectThreadView>, AppError> {
+    let ids: Vec<String> = summaries
+        .iter()
+        .filter_map(|t| t.last_message.as_ref().map(|m| m.id.clone()))
+        .collect();
+    let mut by_message = attachments_by_message(conn, &ids).await?;
+    Ok(summaries
+        .into_iter()
+        .map(|t| DirectThreadView {
+            last_message: t.last_message.map(|m| MessageView {
+                attachments: by_message.remove(&m.id).unwrap_or_default(),
+                order_id: None,
+                thread_id: t.id.clone(),
+                author_id: m.author_id,
+                kind: m.kind,
+                body: m.body,
+                created_at: to_rfc3339(m.created_at_ms),
+                id: m.id,
+            }),
+            id: t.id,
+            other_user: t.other_user,
+            unread: t.unread,
+        })
+        .collect())
 }
 
 /// A direct thread the caller is a member of (else 404).
@@ -347,7 +424,13 @@ pub async fn direct_thread_for(
     if t.kind != "direct" || !t.has_member(user_id) {
         return Err(AppError::NotFound);
     }
-    let view = thread_view(&mut conn, &t, user_id).await?;
+    let row = store::direct_thread_row(&mut conn, user_id, thread_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let view = with_attachments(&mut conn, vec![row.into()])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
     Ok((t, view))
 }
 

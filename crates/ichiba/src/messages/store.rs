@@ -127,17 +127,65 @@ pub async fn direct_thread(
     .await
 }
 
-/// The user's direct-message threads, most recent first.
-pub async fn direct_threads_of(
+/// A direct-message thread as its list shows it to one member: the other member and their
+/// name, the latest message (all `None` without messages) and how many messages by others the
+/// member has not read. The read model of the thread list, one row per thread.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DirectThreadRow {
+    pub id: String,
+    pub other_user_id: String,
+    pub other_display_name: String,
+    pub last_id: Option<String>,
+    pub last_author_id: Option<String>,
+    pub last_kind: Option<String>,
+    pub last_body: Option<String>,
+    pub last_created_at_ms: Option<i64>,
+    pub unread: i64,
+}
+
+/// The read model of direct threads for the member `$1`: the other member's name by a join, the
+/// latest message by its sequence number (unique per thread), the unread count by a subquery.
+const SELECT_DIRECT_THREAD: &str = "SELECT t.id, \
+     CASE WHEN t.user_a = $1 THEN t.user_b ELSE t.user_a END AS other_user_id, \
+     COALESCE(u.display_name, '') AS other_display_name, \
+     m.id AS last_id, m.author_id AS last_author_id, m.kind AS last_kind, \
+     m.body AS last_body, m.created_at_ms AS last_created_at_ms, \
+     (SELECT COUNT(*) FROM messages x WHERE x.thread_id = t.id \
+       AND (x.author_id IS NULL OR x.author_id <> $1) \
+       AND x.seq > COALESCE((SELECT r.last_read_seq FROM thread_reads r \
+                             WHERE r.thread_id = t.id AND r.user_id = $1), 0)) AS unread \
+     FROM threads t \
+     LEFT JOIN users u ON u.id = CASE WHEN t.user_a = $1 THEN t.user_b ELSE t.user_a END \
+     LEFT JOIN messages m ON m.thread_id = t.id \
+       AND m.seq = (SELECT MAX(l.seq) FROM messages l WHERE l.thread_id = t.id) \
+     WHERE t.kind = 'direct' AND (t.user_a = $1 OR t.user_b = $1)";
+
+/// The user's direct-message threads as list rows, most recent first (at most 200), in one
+/// statement.
+pub async fn direct_thread_rows(
     conn: &mut AnyConnection,
     user_id: &str,
-) -> Result<Vec<ThreadRow>, sqlx::Error> {
+) -> Result<Vec<DirectThreadRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {THREAD_COLUMNS} FROM threads WHERE kind = 'direct' AND (user_a = $1 OR user_b = $1) \
-         ORDER BY last_message_at_ms DESC, id DESC LIMIT 200"
+        "{SELECT_DIRECT_THREAD} ORDER BY t.last_message_at_ms DESC, t.id DESC LIMIT 200"
     )))
     .bind(user_id)
     .fetch_all(conn)
+    .await
+}
+
+/// One direct-message thread of the user as a list row (`None` when it is not theirs).
+pub async fn direct_thread_row(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    thread_id: &str,
+) -> Result<Option<DirectThreadRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT_DIRECT_THREAD} AND t.id = $2"
+    )))
+    .bind(user_id)
+    .bind(thread_id)
+    .fetch_optional(conn)
     .await
 }
 
@@ -210,20 +258,6 @@ pub async fn messages_of(
     .bind(after)
     .bind(limit + 1)
     .fetch_all(conn)
-    .await
-}
-
-/// The latest message of a thread.
-pub async fn last_message(
-    conn: &mut AnyConnection,
-    thread_id: &str,
-) -> Result<Option<MessageRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, thread_id, author_id, kind, body, created_at_ms, seq FROM messages \
-         WHERE thread_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(thread_id)
-    .fetch_optional(conn)
     .await
 }
 

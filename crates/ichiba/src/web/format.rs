@@ -97,6 +97,13 @@ pub fn rank_label(stored: Option<&str>) -> String {
     .unwrap_or_default()
 }
 
+/// The lines of a text, for a `<p>` each (without the `\r` of `\r\n`).
+pub fn lines(text: &str) -> Vec<String> {
+    text.split('\n')
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +143,10 @@ mod tests {
     fn url_encoding_keeps_paths_readable() {
         assert_eq!(url_encode("/orders/abc?x=1"), "/orders/abc%3Fx%3D1");
         assert_eq!(url_encode("ロゴ"), "%E3%83%AD%E3%82%B4");
+    }
+
+    #[test]
+    fn lines_split_without_carriage_returns() {
+        assert_eq!(lines("a\r\nb\n\nc"), vec!["a", "b", "", "c"]);
     }
 }

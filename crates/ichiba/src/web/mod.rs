@@ -17,8 +17,9 @@ mod catalog;
 mod console;
 mod deal;
 mod format;
-mod inbox;
+mod messages;
 mod money;
+mod notifications;
 mod session;
 
 use askama::Template;
@@ -42,7 +43,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(auth::routes())
         .merge(deal::routes())
         .merge(money::routes())
-        .merge(inbox::routes())
+        .merge(messages::routes())
+        .merge(notifications::routes())
         .merge(console::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use ichiba::app::{self, AppState};
 use ichiba::config::{Config, database_config};
+use ichiba::db::Db;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -57,6 +58,15 @@ impl TestApp {
 
     /// Spawns the app after letting the test adjust the configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_prepared(adjust, async |_: &Db| {}).await
+    }
+
+    /// Spawns the app on a database that `prepare` has set up first through a connection of its
+    /// own (an older schema with data, say): start-up then migrates it as it would in production.
+    pub async fn spawn_prepared(
+        adjust: impl FnOnce(&mut Config),
+        prepare: impl AsyncFnOnce(&Db),
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, postgres) = match std::env::var("ICHIBA_TEST_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
@@ -79,6 +89,11 @@ impl TestApp {
             zengin: Default::default(),
         };
         adjust(&mut config);
+        let db = Db::connect(&config.database, 2)
+            .await
+            .expect("connect to the test database");
+        prepare(&db).await;
+        db.close().await;
         let (base, state) = serve(config.clone()).await;
         TestApp {
             base,

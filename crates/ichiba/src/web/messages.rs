@@ -1,29 +1,30 @@
-//! Direct messages (メッセージ) before a purchase, and the notifications page (お知らせ).
+//! Direct messages (メッセージ) before a purchase: the thread list at `/messages`, a
+//! conversation at `/messages/{id}`, a new conversation at `/messages/new`, and appeals against a
+//! blocked message.
 //!
-//! Everything goes through the services the JSON API uses: `messages::direct_threads`,
-//! `direct_thread_for`, `page` (which marks what it returns as read) and `send_direct_checked`
-//! (sanctions, the contact guard, then the message), `guard::appeal`, and
-//! `notifications::list` / `mark_read` / `mark_all_read`.
+//! Everything goes through the services the JSON API uses: `messages::direct_thread_summaries`
+//! (the list, one query), `direct_thread_for`, `page` (which marks what it returns as read) and
+//! `send_direct_checked` (sanctions, the contact guard, then the message), and `guard::appeal`.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::auth::Errors;
 use super::deal::{Blocked, segments};
-use super::format::{jst_rfc3339, url_encode};
+use super::format::{jst_datetime, jst_rfc3339, lines, url_encode};
 use super::session::CsrfForm;
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
 use crate::auth::Identity;
+use crate::clock::to_rfc3339;
 use crate::error::AppError;
-use crate::messages::{self, DirectThreadView, MessageBody, MessageView};
-use crate::notifications::{self, NotificationView};
+use crate::messages::{self, DirectThreadSummary, DirectThreadView, MessageBody, MessageView};
 use crate::state::AppState;
 
+/// The routes of direct messages.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/messages", get(threads))
@@ -31,10 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/new/appeal", post(appeal_new))
         .route("/messages/{id}", get(thread).post(send_in_thread))
         .route("/messages/{id}/appeal", post(appeal_thread))
-        .route("/notifications", get(notifications_page))
-        .route("/notifications/count", get(notifications_count))
-        .route("/notifications/read-all", post(read_all))
-        .route("/notifications/{id}/read", post(read_one))
 }
 
 /// What the flash says after an appeal (the same promise as the talk room's).
@@ -61,21 +58,9 @@ fn excerpt(body: &str, max: usize) -> String {
     }
 }
 
-/// The lines of a text, for `<p>` each.
-fn lines(text: &str) -> Vec<String> {
-    text.split('\n')
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect()
-}
-
 /// The draft that opens a conversation about a listing.
 fn opening_line(listing_title: &str) -> String {
     format!("「{listing_title}」について相談させてください。\n")
-}
-
-/// `/notifications?cursor=…` for the next page.
-fn notifications_href(cursor: &str) -> String {
-    format!("/notifications?cursor={}", url_encode(cursor))
 }
 
 /// A thread as a row of the list.
@@ -92,7 +77,7 @@ struct ThreadItem {
     unread: i64,
 }
 
-fn thread_item(t: &DirectThreadView, me: &str) -> ThreadItem {
+fn thread_item(t: &DirectThreadSummary, me: &str) -> ThreadItem {
     let last = t.last_message.as_ref();
     ThreadItem {
         id: t.id.clone(),
@@ -101,8 +86,12 @@ fn thread_item(t: &DirectThreadView, me: &str) -> ThreadItem {
             .map(|m| excerpt(&m.body, EXCERPT_CHARS))
             .unwrap_or_default(),
         mine: last.is_some_and(|m| m.author_id.as_deref() == Some(me)),
-        at: last.map(|m| m.created_at.clone()).unwrap_or_default(),
-        time: last.map(|m| jst_rfc3339(&m.created_at)).unwrap_or_default(),
+        at: last
+            .map(|m| to_rfc3339(m.created_at_ms))
+            .unwrap_or_default(),
+        time: last
+            .map(|m| jst_datetime(m.created_at_ms))
+            .unwrap_or_default(),
         unread: t.unread,
     }
 }
@@ -153,29 +142,6 @@ fn message_item(m: &MessageView, who: &Members<'_>) -> MessageItem {
                 filename: a.filename.clone(),
             })
             .collect(),
-    }
-}
-
-/// A notification as listed.
-struct NotificationItem {
-    id: String,
-    title: String,
-    lines: Vec<String>,
-    order_id: Option<String>,
-    at: String,
-    time: String,
-    unread: bool,
-}
-
-fn notification_item(n: &NotificationView) -> NotificationItem {
-    NotificationItem {
-        id: n.id.clone(),
-        title: n.title.clone(),
-        lines: lines(&n.body),
-        order_id: n.order_id.clone(),
-        at: n.created_at.clone(),
-        time: jst_rfc3339(&n.created_at),
-        unread: n.read_at.is_none(),
     }
 }
 
@@ -261,7 +227,7 @@ async fn threads(
     Query(p): Query<FragmentParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
-    let rows = messages::direct_threads(&state.db, &me.user_id)
+    let rows = messages::direct_thread_summaries(&state.db, &me.user_id)
         .await?
         .iter()
         .map(|t| thread_item(t, &me.user_id))
@@ -629,108 +595,11 @@ async fn appeal_new(
     Ok(see_other("/messages", Some(APPEALED)))
 }
 
-// ---------------------------------------------------------------- notifications
-
-struct NotificationsList {
-    items: Vec<NotificationItem>,
-    unread: i64,
-    csrf: String,
-}
-
-#[derive(Template)]
-#[template(path = "notifications.html")]
-struct NotificationsPage {
-    layout: Layout,
-    list: NotificationsList,
-    /// The first page follows new notifications live.
-    first_page: bool,
-    next_href: Option<String>,
-}
-
-/// The list on its own (what the first page re-fetches on `notification` events).
-#[derive(Template)]
-#[template(path = "notifications_list.html")]
-struct NotificationsFragment {
-    list: NotificationsList,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct NotificationParams {
-    #[serde(default)]
-    cursor: String,
-    #[serde(default)]
-    fragment: String,
-}
-
-async fn notifications_page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Query(p): Query<NotificationParams>,
-) -> PageResult {
-    let me = viewer.require()?.clone();
-    let cursor = Some(p.cursor.as_str()).filter(|c| !c.is_empty());
-    let page = notifications::list(&state.db, &me.user_id, cursor).await?;
-    let list = NotificationsList {
-        items: page.items.iter().map(notification_item).collect(),
-        unread: page.unread,
-        csrf: viewer.csrf.clone(),
-    };
-    if p.fragment == "1" {
-        return render(&NotificationsFragment { list });
-    }
-    render(&NotificationsPage {
-        layout: viewer.layout("お知らせ"),
-        list,
-        first_page: cursor.is_none(),
-        next_href: page.next_cursor.as_deref().map(notifications_href),
-    })
-}
-
-/// `{"unread": N}` for the bell; anonymous visitors get 0.
-async fn notifications_count(viewer: Viewer) -> PageResult {
-    let unread = if viewer.identity.is_some() {
-        viewer.unread
-    } else {
-        0
-    };
-    Ok(Json(serde_json::json!({ "unread": unread })).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct Empty {}
-
-async fn read_all(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    CsrfForm(_): CsrfForm<Empty>,
-) -> PageResult {
-    let me = viewer.require()?.clone();
-    notifications::mark_all_read(&state.db, &me.user_id, state.clock.now_ms()).await?;
-    Ok(see_other(
-        "/notifications",
-        Some("すべてのお知らせを既読にしました。"),
-    ))
-}
-
-async fn read_one(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
-) -> PageResult {
-    let me = viewer.require()?.clone();
-    notifications::mark_read(&state.db, &me.user_id, &id, state.clock.now_ms()).await?;
-    Ok(see_other(
-        "/notifications",
-        Some("お知らせを既読にしました。"),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::FieldErrors;
-    use crate::messages::{AttachmentRef, OtherUser};
+    use crate::messages::{AttachmentRef, LastMessage, OtherUser};
 
     fn message(author: Option<&str>, kind: &str, body: &str) -> MessageView {
         MessageView {
@@ -761,11 +630,6 @@ mod tests {
     }
 
     #[test]
-    fn lines_split_without_carriage_returns() {
-        assert_eq!(lines("a\r\nb\n\nc"), vec!["a", "b", "", "c"]);
-    }
-
-    #[test]
     fn a_listing_opens_the_draft() {
         assert_eq!(
             opening_line("ロゴ作成"),
@@ -774,22 +638,21 @@ mod tests {
     }
 
     #[test]
-    fn next_page_links_encode_the_cursor() {
-        assert_eq!(
-            notifications_href("a+b=="),
-            "/notifications?cursor=a%2Bb%3D%3D"
-        );
-    }
-
-    #[test]
     fn a_thread_row_shows_the_last_message_in_japan_time() {
-        let t = DirectThreadView {
+        let t = DirectThreadSummary {
             id: "t1".into(),
             other_user: OtherUser {
                 id: "u2".into(),
                 display_name: "山田".into(),
             },
-            last_message: Some(message(Some("u1"), "text", "見積もり\nお願いします")),
+            last_message: Some(LastMessage {
+                id: "m1".into(),
+                author_id: Some("u1".into()),
+                kind: "text".into(),
+                body: "見積もり\nお願いします".into(),
+                // 2026-11-23T15:00:00Z, midnight in Japan.
+                created_at_ms: 1_795_446_000_000,
+            }),
             unread: 2,
         };
         let row = thread_item(&t, "u1");
@@ -797,10 +660,10 @@ mod tests {
         assert_eq!(row.excerpt, "見積もり お願いします");
         assert!(row.mine);
         assert_eq!(row.time, "2026年11月24日 00:00");
-        assert_eq!(row.at, "2026-11-23T15:00:00Z");
+        assert_eq!(row.at, "2026-11-24T00:00:00+09:00");
         assert_eq!(row.unread, 2);
         assert!(!thread_item(&t, "u2").mine);
-        let empty = DirectThreadView {
+        let empty = DirectThreadSummary {
             last_message: None,
             ..t
         };
@@ -838,29 +701,6 @@ mod tests {
             message_item(&message(Some("op"), "text", "x"), &who).author,
             "運営"
         );
-    }
-
-    #[test]
-    fn notifications_show_unread_and_the_order() {
-        let n = NotificationView {
-            id: "n1".into(),
-            kind: "purchased".into(),
-            title: "購入されました".into(),
-            body: "1行目\n2行目".into(),
-            order_id: Some("o1".into()),
-            created_at: "2026-11-23T15:00:00Z".into(),
-            read_at: None,
-        };
-        let item = notification_item(&n);
-        assert!(item.unread);
-        assert_eq!(item.order_id.as_deref(), Some("o1"));
-        assert_eq!(item.lines, vec!["1行目", "2行目"]);
-        assert_eq!(item.time, "2026年11月24日 00:00");
-        let read = NotificationView {
-            read_at: Some("2026-11-24T00:00:00Z".into()),
-            ..n
-        };
-        assert!(!notification_item(&read).unread);
     }
 
     #[test]
