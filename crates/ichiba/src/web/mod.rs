@@ -15,11 +15,16 @@
 mod auth;
 mod catalog;
 mod console;
-mod deal;
 mod format;
 mod inbox;
+mod live;
 mod money;
+mod orders_list;
+mod purchase;
+mod review;
+mod room;
 mod session;
+mod view;
 
 use askama::Template;
 use axum::Router;
@@ -40,7 +45,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/assets/app.js", get(js))
         .merge(catalog::routes())
         .merge(auth::routes())
-        .merge(deal::routes())
+        .merge(purchase::routes())
+        .merge(orders_list::routes())
+        .merge(room::routes())
+        .merge(review::routes())
+        .merge(live::routes())
         .merge(money::routes())
         .merge(inbox::routes())
         .merge(console::routes())

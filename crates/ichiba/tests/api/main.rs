@@ -11,5 +11,6 @@ mod guard;
 mod listings;
 mod payouts;
 mod reviews;
+mod statements;
 mod talk;
 mod web;
