@@ -607,3 +607,27 @@ pub async fn talk_room(
         .ok_or(AppError::NotFound)?;
     Ok((order, thread))
 }
+
+/// A page of 取引管理 in one read: the caller's orders as buyer (`as_buyer`) or as seller,
+/// newest first, each with the other party's name and the caller's unread count, and the cursor
+/// of the next page. Errors: a malformed cursor.
+pub async fn list_rows(
+    state: &AppState,
+    user_id: &str,
+    as_buyer: bool,
+    cursor: Option<&str>,
+) -> Result<(Vec<store::OrderListRow>, Option<String>), AppError> {
+    let limit: usize = 30;
+    let before = crate::cursor::decode_key_cursor(cursor)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let mut rows =
+        store::order_list_of_user(&mut conn, user_id, as_buyer, before, limit as i64).await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last()
+            .map(|r| crate::cursor::encode_cursor(&r.order.purchased_at.to_string(), &r.order.id))
+    } else {
+        None
+    };
+    Ok((rows, next_cursor))
+}

@@ -409,3 +409,74 @@ pub async fn mark_done(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::E
         .await?;
     Ok(())
 }
+
+// ---- Read model: 取引管理 ------------------------------------------------------------------
+
+/// A row of 取引管理: the order, the other party's display name (empty when the account is
+/// gone) and how many messages of the order's talk room the viewer has not read.
+#[derive(Debug, Clone)]
+pub struct OrderListRow {
+    /// The order.
+    pub order: Order,
+    /// The other party's display name.
+    pub other_name: String,
+    /// Unread messages (notices included) of the order's talk room for the viewer.
+    pub unread: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct OrderListRecord {
+    #[sqlx(flatten)]
+    order: OrderRow,
+    other_name: String,
+    unread: i64,
+}
+
+/// A page of a user's orders as buyer (`as_buyer`) or as seller, newest first and before the
+/// keyset `before` like [`orders_of_user`], each with the other party's name and the user's
+/// unread count, in one statement. Returns up to `limit + 1` rows: the extra one tells that
+/// there is a next page.
+pub async fn order_list_of_user(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    as_buyer: bool,
+    before: Option<(i64, String)>,
+    limit: i64,
+) -> Result<Vec<OrderListRow>, sqlx::Error> {
+    let (mine, other) = if as_buyer {
+        ("buyer_id", "seller_id")
+    } else {
+        ("seller_id", "buyer_id")
+    };
+    let (at, id) = before.unwrap_or((i64::MAX, "~".to_string()));
+    // Unread as in `messages::store::unread_count`: not written by the viewer (notices count)
+    // and after the viewer's last read; the subqueries keep the outer columns unqualified.
+    let sql = format!(
+        "SELECT {COLUMNS}, \
+         COALESCE((SELECT u.display_name FROM users u WHERE u.id = orders.{other}), '') \
+           AS other_name, \
+         (SELECT COUNT(*) FROM threads t JOIN messages m ON m.thread_id = t.id \
+           WHERE t.order_id = orders.id AND (m.author_id IS NULL OR m.author_id <> $1) \
+           AND m.seq > COALESCE((SELECT r.last_read_seq FROM thread_reads r \
+                                 WHERE r.thread_id = t.id AND r.user_id = $1), 0)) AS unread \
+         FROM orders WHERE {mine} = $1 \
+         AND (purchased_at_ms < $2 OR (purchased_at_ms = $2 AND id < $3)) \
+         ORDER BY purchased_at_ms DESC, id DESC LIMIT $4"
+    );
+    let rows: Vec<OrderListRecord> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(at)
+        .bind(id)
+        .bind(limit + 1)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(OrderListRow {
+                order: to_order(r.order)?,
+                other_name: r.other_name,
+                unread: r.unread,
+            })
+        })
+        .collect()
+}

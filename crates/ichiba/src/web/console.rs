@@ -17,9 +17,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::deal::{Segment, segments};
 use super::format::{jst_datetime, jst_rfc3339, url_encode, yen};
 use super::session::{CsrfForm, FORM_INVALID};
+use super::view::{Segment, segments};
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
 use crate::auth::Identity;
 use crate::error::AppError;

@@ -14,9 +14,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::auth::Errors;
-use super::deal::{Blocked, segments};
 use super::format::{jst_datetime, jst_rfc3339, lines, url_encode};
 use super::session::CsrfForm;
+use super::view::{Blocked, segments};
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
 use crate::auth::Identity;
 use crate::clock::to_rfc3339;

@@ -15,12 +15,17 @@
 mod auth;
 mod catalog;
 mod console;
-mod deal;
 mod format;
+mod live;
 mod messages;
 mod money;
 mod notifications;
+mod orders_list;
+mod purchase;
+mod review;
+mod room;
 mod session;
+mod view;
 
 use askama::Template;
 use axum::Router;
@@ -41,7 +46,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/assets/app.js", get(js))
         .merge(catalog::routes())
         .merge(auth::routes())
-        .merge(deal::routes())
+        .merge(purchase::routes())
+        .merge(orders_list::routes())
+        .merge(room::routes())
+        .merge(review::routes())
+        .merge(live::routes())
         .merge(money::routes())
         .merge(messages::routes())
         .merge(notifications::routes())

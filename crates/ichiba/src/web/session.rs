@@ -298,7 +298,7 @@ struct CsrfField {
 pub struct CsrfForm<T>(pub T);
 
 /// The answer to a form that failed the CSRF check (or could not be read).
-fn form_rejected() -> WebError {
+pub(super) fn form_rejected() -> WebError {
     WebError::App(AppError::Forbidden {
         code: "csrf_failed",
         message:

@@ -14,5 +14,6 @@ mod payouts;
 mod reviews;
 mod schema;
 mod search;
+mod statements;
 mod talk;
 mod web;

@@ -1,0 +1,215 @@
+//! The purchase in the browser: the confirmation page, the live quote (JSON) it re-fetches as
+//! options and points change, and the purchase form itself.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::format::yen;
+use super::session::CsrfForm;
+use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::auth::Identity;
+use crate::error::AppError;
+use crate::listings::ListingView;
+use crate::orders::{self, Policy, PurchaseRequest};
+use crate::state::AppState;
+
+/// The purchase routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/listings/{id}/purchase", get(purchase_form).post(purchase))
+        .route("/listings/{id}/purchase/quote", get(quote))
+}
+
+#[derive(Template)]
+#[template(path = "purchase.html")]
+struct PurchasePage {
+    layout: Layout,
+    listing_id: String,
+    title: String,
+    seller: String,
+    price: String,
+    options: Vec<PurchaseOption>,
+    points_available: i64,
+    use_points: i64,
+    quote: QuoteView,
+    fee_rate: String,
+    error: Option<String>,
+    form_key: String,
+}
+
+struct PurchaseOption {
+    id: String,
+    title: String,
+    price: String,
+    checked: bool,
+}
+
+/// The amounts of a purchase as the engine will charge them.
+#[derive(serde::Serialize)]
+struct QuoteView {
+    subtotal: String,
+    fee: String,
+    total: String,
+    points: String,
+    pay: String,
+}
+
+/// The amounts for a listing, the chosen options and the points to use, by the same policy the
+/// purchase uses. The one place the pages compute purchase amounts.
+fn quote_of(listing: &ListingView, selected: &[String], points: i64) -> QuoteView {
+    let policy = Policy::default();
+    let options_yen: i64 = listing
+        .options
+        .iter()
+        .filter(|o| selected.contains(&o.id))
+        .map(|o| o.price_yen)
+        .sum();
+    let subtotal = listing.price_yen + options_yen;
+    let fee = policy.buyer_fee(subtotal);
+    let total = subtotal + fee;
+    let points = points.clamp(0, total);
+    QuoteView {
+        subtotal: yen(subtotal),
+        fee: yen(fee),
+        total: yen(total),
+        points: format!("-{}", yen(points)),
+        pay: yen(total - points),
+    }
+}
+
+/// `option=…&option=…&points=…` from a query string or a form body.
+fn chosen(pairs: &[(String, String)]) -> (Vec<String>, i64, Option<String>) {
+    let options = pairs
+        .iter()
+        .filter(|(k, _)| k == "option")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let points = pairs
+        .iter()
+        .find(|(k, _)| k == "points")
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == "payment")
+        .map(|(_, v)| v.clone());
+    (options, points, token)
+}
+
+async fn purchase_page(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    listing_id: &str,
+    selected: &[String],
+    points: i64,
+    error: Option<String>,
+) -> Result<PurchasePage, WebError> {
+    let listing = crate::listings::get_for(&state.db, listing_id, Some(&me.user_id))
+        .await
+        .map_err(AppError::from)?;
+    let balance = crate::ledger::balance(&state.db, &me.user_id).await?;
+    let use_points = points.clamp(0, balance.points);
+    Ok(PurchasePage {
+        layout: viewer.layout("購入手続き"),
+        listing_id: listing.id.clone(),
+        title: listing.title.clone(),
+        seller: listing.seller.display_name.clone(),
+        price: yen(listing.price_yen),
+        options: listing
+            .options
+            .iter()
+            .map(|o| PurchaseOption {
+                id: o.id.clone(),
+                title: o.title.clone(),
+                price: format!("+{}", yen(o.price_yen)),
+                checked: selected.contains(&o.id),
+            })
+            .collect(),
+        points_available: balance.points,
+        use_points,
+        quote: quote_of(&listing, selected, use_points),
+        fee_rate: crate::orders::view::PolicyView::from(&Policy::default()).buyer_fee_rate,
+        error,
+        form_key: crate::db::new_id(),
+    })
+}
+
+async fn purchase_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
+    let me = viewer.require()?.clone();
+    render(&purchase_page(&state, &viewer, &me, &id, &[], 0, None).await?)
+}
+
+async fn quote(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, WebError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let (selected, points, _) = chosen(&pairs);
+    let listing = crate::listings::get_for(&state.db, &id, None)
+        .await
+        .map_err(AppError::from)?;
+    Ok(axum::Json(quote_of(&listing, &selected, points)).into_response())
+}
+
+async fn purchase(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> PageResult {
+    let me = viewer.require()?.clone();
+    let (selected, points, token) = chosen(&pairs);
+    let attempt = async {
+        let req = PurchaseRequest {
+            listing_id: id.clone(),
+            option_ids: selected.clone(),
+            use_points: points,
+            payment_token: token,
+        };
+        let form_key = pairs
+            .iter()
+            .find(|(k, _)| k == "key")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        let request = serde_json::to_value(&req).map_err(AppError::internal)?;
+        let key =
+            crate::idempotency::IdempotencyKey::for_form(&me.user_id, "orders", form_key, &request);
+        orders::purchase(&state, &me.user_id, &req, key, state.clock.now_ms()).await
+    };
+    match attempt.await {
+        Ok(order) => {
+            let order_id = &order.id;
+            Ok(see_other(
+                &format!("/orders/{order_id}"),
+                Some(
+                    "購入が完了しました。出品者からの連絡をお待ちください（48時間以内に返信がない場合は自動でキャンセルされ、全額返金されます）。",
+                ),
+            ))
+        }
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+            let page = purchase_page(
+                &state,
+                &viewer,
+                &me,
+                &id,
+                &selected,
+                points,
+                Some(e.message()),
+            )
+            .await?;
+            render_status(e.status(), &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

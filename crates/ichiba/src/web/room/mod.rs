@@ -1,0 +1,567 @@
+//! The talk room of an order in the browser: the page, its live fragment (status, clock,
+//! messages, the actions of the moment) and the composer's delivery checkbox, plus what every
+//! command of the room shares: [`room_actions`] (which buttons and forms to show) and the way
+//! back to the room after a command, or the room again with the reason it was refused.
+//!
+//! The commands live beside this file: `actions` (承諾, 差し戻し, due date, cancel requests,
+//! appeals) and `composer` (messages, attachments, the formal delivery).
+
+mod actions;
+mod composer;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::format::{jst_date, jst_datetime, jst_rfc3339, remaining, yen};
+use super::view::{Blocked, clock_of, segments, size_label, status_label};
+use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::auth::Identity;
+use crate::clock::Millis;
+use crate::error::AppError;
+use crate::orders::model::{CancelReason, Side};
+use crate::orders::{self, Order, OrderState};
+use crate::state::AppState;
+
+/// The talk-room routes: the page and every command posted from it.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/orders/{id}", get(room))
+        .route("/orders/{id}/messages", post(composer::post_message))
+        .route("/orders/{id}/accept", post(actions::accept))
+        .route("/orders/{id}/send-back", post(actions::send_back))
+        .route("/orders/{id}/due-date", post(actions::due_date))
+        .route("/orders/{id}/cancel-requests", post(actions::file_cancel))
+        .route(
+            "/orders/{id}/cancel-requests/{action}",
+            post(actions::answer_cancel),
+        )
+        .route("/appeals", post(actions::appeal))
+}
+
+// ---------------------------------------------------------------- what the viewer may do
+
+/// What the viewer may do in the talk room now: the buttons and forms the room shows.
+struct RoomActions {
+    /// 承諾 of the delivery.
+    can_accept: bool,
+    /// 差し戻し of the delivery.
+    can_send_back: bool,
+    /// The link to the review form.
+    can_review: bool,
+    /// The due-date form.
+    can_change_due: bool,
+    /// The cancel-request form.
+    can_file_cancel: bool,
+    /// The reasons the cancel-request form offers.
+    cancel_reasons: Vec<CancelReason>,
+    /// The open cancel request (if any) was filed by the viewer: the room offers to withdraw it
+    /// rather than to answer it.
+    cancel_by_me: bool,
+    /// The composer.
+    can_post: bool,
+    /// The composer's 「正式な納品」 checkbox.
+    can_deliver: bool,
+}
+
+/// The one place the pages decide what `side` (`None` for a viewer who is not a party) may do
+/// with `order` at `now`.
+fn room_actions(order: &Order, side: Option<Side>, now: Millis) -> RoomActions {
+    let is_buyer = side == Some(Side::Buyer);
+    let is_seller = side == Some(Side::Seller);
+    let open = matches!(
+        order.state,
+        OrderState::PendingFirstReply | OrderState::InProgress | OrderState::Delivered
+    );
+    RoomActions {
+        can_accept: is_buyer && order.state == OrderState::Delivered,
+        can_send_back: is_buyer
+            && order.state == OrderState::Delivered
+            && order.send_backs_used < order.policy.send_backs_allowed,
+        can_review: side.is_some()
+            && order.state == OrderState::Completed
+            && crate::reviews::model::may_review(order, side.unwrap_or(Side::Buyer), now).is_ok(),
+        can_change_due: is_seller && order.state == OrderState::InProgress,
+        can_file_cancel: side.is_some() && open && order.pending_cancel.is_none(),
+        cancel_reasons: CancelReason::ALL
+            .into_iter()
+            .filter(|r| side.is_some_and(|s| r.may_be_filed_by(s)))
+            .collect(),
+        cancel_by_me: order
+            .pending_cancel
+            .as_ref()
+            .is_some_and(|r| Some(r.by) == side),
+        can_post: side.is_some() && open,
+        can_deliver: is_seller && order.state == OrderState::InProgress,
+    }
+}
+
+// ---------------------------------------------------------------- the page
+
+struct AttachmentItem {
+    id: String,
+    filename: String,
+    size: String,
+}
+
+struct MessageItem {
+    mine: bool,
+    kind: String,
+    author: String,
+    lines: Vec<String>,
+    time: String,
+    attachments: Vec<AttachmentItem>,
+}
+
+struct TemplateItem {
+    id: String,
+    title: String,
+    body: String,
+}
+
+/// The live part of the talk room on its own (what the page re-fetches on events).
+#[derive(Template)]
+#[template(path = "room_live.html")]
+struct RoomFragment {
+    live: RoomLive,
+}
+
+/// The live part of the talk room: status, clock, messages and the actions of the moment.
+struct RoomLive {
+    order_id: String,
+    csrf: String,
+    status: String,
+    status_class: &'static str,
+    clock: String,
+    due: String,
+    late: bool,
+    messages: Vec<MessageItem>,
+    can_accept: bool,
+    can_send_back: bool,
+    can_review: bool,
+    can_change_due: bool,
+    cancel_open: Option<CancelInfo>,
+    can_file_cancel: bool,
+    cancel_reasons: Vec<(String, String)>,
+    total: String,
+    reviewed_by_me: bool,
+    due_changes: Vec<String>,
+}
+
+struct CancelInfo {
+    by_me: bool,
+    reason: String,
+    note: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "room.html")]
+struct RoomPage {
+    layout: Layout,
+    title: String,
+    other: String,
+    live: RoomLive,
+    templates: Vec<TemplateItem>,
+    draft: String,
+    can_post: bool,
+    can_deliver: bool,
+    blocked: Option<Blocked>,
+    error: Option<String>,
+}
+
+/// The 「正式な納品」 checkbox of the composer on its own (re-fetched when the order changes).
+#[derive(Template)]
+#[template(path = "room_deliver.html")]
+struct DeliverFragment {
+    can_deliver: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RoomParams {
+    #[serde(default)]
+    fragment: String,
+    #[serde(default)]
+    template: String,
+}
+
+/// The live part of the room, the order and the other party's name.
+async fn room_live(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    order_id: &str,
+) -> Result<(RoomLive, Order, String), WebError> {
+    let (order, thread) = orders::talk_room(state, me, order_id).await?;
+    let now = state.clock.now_ms();
+    let side = order.side_of(&me.user_id);
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    // A talk room is read whole (pages of 100, capped for safety).
+    for _ in 0..50 {
+        let page =
+            crate::messages::page(&state.db, &thread, &me.user_id, cursor.as_deref()).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let name_of = |id: &str, buyer: &str, seller: &str| -> String {
+        if id == order.buyer_id {
+            buyer.to_string()
+        } else if id == order.seller_id {
+            seller.to_string()
+        } else {
+            "運営".to_string()
+        }
+    };
+    let buyer_name = crate::accounts::store::user_by_id(&mut conn, &order.buyer_id)
+        .await?
+        .map(|u| u.display_name)
+        .unwrap_or_default();
+    let seller_name = crate::accounts::store::user_by_id(&mut conn, &order.seller_id)
+        .await?
+        .map(|u| u.display_name)
+        .unwrap_or_default();
+    let reviewed_by_me = crate::reviews::store::of_order(&mut conn, order_id)
+        .await?
+        .iter()
+        .any(|r| r.reviewer_id == me.user_id);
+    drop(conn);
+    let messages = items
+        .iter()
+        .map(|m| MessageItem {
+            mine: m.author_id.as_deref() == Some(me.user_id.as_str()),
+            kind: m.kind.clone(),
+            author: m
+                .author_id
+                .as_deref()
+                .map(|a| name_of(a, &buyer_name, &seller_name))
+                .unwrap_or_else(|| "お知らせ".into()),
+            lines: m.body.split('\n').map(str::to_string).collect(),
+            time: jst_rfc3339(&m.created_at),
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| AttachmentItem {
+                    id: a.id.clone(),
+                    filename: a.filename.clone(),
+                    size: size_label(a.size_bytes),
+                })
+                .collect(),
+        })
+        .collect();
+    let actions = room_actions(&order, side, now);
+    let (status, status_class) = status_label(order.state);
+    let cancel_open = order.pending_cancel.as_ref().map(|r| CancelInfo {
+        by_me: actions.cancel_by_me,
+        reason: r.reason.label().to_string(),
+        note: r.note.clone(),
+        expires: format!(
+            "{}（{}）",
+            jst_datetime(r.expires_at),
+            remaining(now, r.expires_at)
+        ),
+    });
+    let due_changes = orders::history(state, me, order_id)
+        .await?
+        .iter()
+        .filter(|h| h.kind == "due_date_changed")
+        .map(|h| {
+            let date = |k: &str| {
+                h.detail[k]
+                    .as_str()
+                    .and_then(crate::clock::parse_rfc3339)
+                    .map(jst_date)
+                    .unwrap_or_default()
+            };
+            format!(
+                "{}：{} → {}",
+                jst_rfc3339(&h.at),
+                date("from_at"),
+                date("to_at")
+            )
+        })
+        .collect();
+    let other = if side == Some(Side::Buyer) {
+        seller_name
+    } else {
+        buyer_name
+    };
+    let live = RoomLive {
+        order_id: order.id.clone(),
+        csrf: viewer.csrf.clone(),
+        status: status.into(),
+        status_class,
+        clock: clock_of(&order, now),
+        due: jst_date(order.due_at),
+        late: order.late,
+        messages,
+        can_accept: actions.can_accept,
+        can_send_back: actions.can_send_back,
+        can_review: actions.can_review,
+        can_change_due: actions.can_change_due,
+        can_file_cancel: actions.can_file_cancel,
+        cancel_open,
+        cancel_reasons: actions
+            .cancel_reasons
+            .iter()
+            .map(|r| (r.as_str().to_string(), r.label().to_string()))
+            .collect(),
+        total: yen(order.total_yen),
+        reviewed_by_me,
+        due_changes,
+    };
+    Ok((live, order, other))
+}
+
+async fn room_page(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    order_id: &str,
+    draft: String,
+    blocked: Option<Blocked>,
+    error: Option<String>,
+) -> Result<RoomPage, WebError> {
+    let (live, order, other) = room_live(state, viewer, me, order_id).await?;
+    let side = order.side_of(&me.user_id);
+    let mut templates = Vec::new();
+    if side.is_some() {
+        for t in crate::templates::list(state, &me.user_id).await? {
+            let r = crate::templates::render(state, me, order_id, &t.id).await?;
+            templates.push(TemplateItem {
+                id: r.id,
+                title: r.title,
+                body: r.body,
+            });
+        }
+    }
+    let actions = room_actions(&order, side, state.clock.now_ms());
+    Ok(RoomPage {
+        layout: viewer.layout(format!("トークルーム：{}", order.title)),
+        title: order.title.clone(),
+        other,
+        live,
+        templates,
+        draft,
+        can_post: actions.can_post,
+        can_deliver: actions.can_deliver,
+        blocked,
+        error,
+    })
+}
+
+async fn room(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(p): Query<RoomParams>,
+) -> PageResult {
+    let me = viewer.require()?.clone();
+    if p.fragment == "1" {
+        let (live, _, _) = room_live(&state, &viewer, &me, &id).await?;
+        return render(&RoomFragment { live });
+    }
+    if p.fragment == "deliver" {
+        let order = orders::get(&state, &me, &id).await?;
+        let actions = room_actions(&order, order.side_of(&me.user_id), state.clock.now_ms());
+        return render(&DeliverFragment {
+            can_deliver: actions.can_deliver,
+        });
+    }
+    let draft = if p.template.is_empty() {
+        String::new()
+    } else {
+        crate::templates::render(&state, &me, &id, &p.template)
+            .await
+            .map(|t| t.body)
+            .unwrap_or_default()
+    };
+    render(&room_page(&state, &viewer, &me, &id, draft, None, None).await?)
+}
+
+// ---------------------------------------------------------------- after a command
+
+/// Re-renders the talk room after a refused post, keeping the text in the composer.
+async fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    order_id: &str,
+    text: &str,
+    e: AppError,
+    context: &str,
+) -> PageResult {
+    if !e.status().is_client_error() || e.status() == StatusCode::NOT_FOUND {
+        return Err(e.into());
+    }
+    let status = e.status();
+    let (blocked, error) = match &e {
+        AppError::Rule {
+            code: "off_platform_contact",
+            message,
+            details,
+        } => (
+            Some(Blocked {
+                message: message.clone(),
+                segments: segments(text, details),
+                text: text.to_string(),
+                context: context.to_string(),
+            }),
+            None,
+        ),
+        other => (None, Some(other.message())),
+    };
+    let page = room_page(
+        state,
+        viewer,
+        me,
+        order_id,
+        text.to_string(),
+        blocked,
+        error,
+    )
+    .await?;
+    render_status(status, &page)
+}
+
+/// [`done`] for a command that carries no text of its own.
+async fn back<T>(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    id: &str,
+    result: Result<T, AppError>,
+    flash: &str,
+) -> PageResult {
+    done(state, viewer, me, id, result, flash, "", "order_message").await
+}
+
+/// After a command on the order: back to the talk room with `flash`, or the room again with the
+/// reason it was refused (and `text` kept in the composer).
+#[allow(clippy::too_many_arguments)]
+async fn done<T>(
+    state: &AppState,
+    viewer: &Viewer,
+    me: &Identity,
+    id: &str,
+    result: Result<T, AppError>,
+    flash: &str,
+    text: &str,
+    context: &str,
+) -> PageResult {
+    match result {
+        Ok(_) => Ok(see_other(&format!("/orders/{id}"), Some(flash))),
+        Err(e) => refused(state, viewer, me, id, text, e, context).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::Policy;
+    use crate::orders::model::CancelRequest;
+
+    const NOW: Millis = 1_800_000_000_000;
+
+    fn order(state: OrderState) -> Order {
+        Order {
+            id: "o1".into(),
+            listing_id: "l1".into(),
+            buyer_id: "b".into(),
+            seller_id: "s".into(),
+            title: "ロゴデザイン".into(),
+            state,
+            version: 1,
+            policy: Policy::default(),
+            price_yen: 5000,
+            options_yen: 0,
+            buyer_fee_yen: 275,
+            total_yen: 5275,
+            points_used: 0,
+            purchased_at: NOW - 86_400_000,
+            first_reply_deadline: NOW + 86_400_000,
+            first_replied_at: None,
+            due_at: NOW + 7 * 86_400_000,
+            delivered_at: None,
+            accept_deadline: None,
+            completed_at: None,
+            cancelled_at: None,
+            send_backs_used: 0,
+            late: false,
+            last_buyer_message_at: None,
+            last_seller_message_at: None,
+            cancellation: None,
+            pending_cancel: None,
+            settlement_seller_yen: None,
+        }
+    }
+
+    #[test]
+    fn a_delivery_is_accepted_or_sent_back_by_the_buyer_alone() {
+        let o = order(OrderState::Delivered);
+        let buyer = room_actions(&o, Some(Side::Buyer), NOW);
+        assert!(buyer.can_accept && buyer.can_send_back && buyer.can_post);
+        let seller = room_actions(&o, Some(Side::Seller), NOW);
+        assert!(!seller.can_accept && !seller.can_send_back && !seller.can_deliver);
+        let used_up = Order {
+            send_backs_used: o.policy.send_backs_allowed,
+            ..o
+        };
+        let buyer = room_actions(&used_up, Some(Side::Buyer), NOW);
+        assert!(buyer.can_accept && !buyer.can_send_back);
+    }
+
+    #[test]
+    fn work_in_progress_lets_the_seller_deliver_and_move_the_due_date() {
+        let o = order(OrderState::InProgress);
+        let seller = room_actions(&o, Some(Side::Seller), NOW);
+        assert!(seller.can_deliver && seller.can_change_due && seller.can_file_cancel);
+        let buyer = room_actions(&o, Some(Side::Buyer), NOW);
+        assert!(!buyer.can_deliver && !buyer.can_change_due && buyer.can_post);
+        assert!(!buyer.can_review);
+    }
+
+    #[test]
+    fn an_open_cancel_request_is_withdrawn_by_its_author_and_blocks_another() {
+        let mut o = order(OrderState::InProgress);
+        o.pending_cancel = Some(CancelRequest {
+            id: "c1".into(),
+            by: Side::Buyer,
+            reason: CancelReason::ALL[0],
+            note: String::new(),
+            filed_at: NOW,
+            expires_at: NOW + 86_400_000,
+        });
+        let buyer = room_actions(&o, Some(Side::Buyer), NOW);
+        assert!(buyer.cancel_by_me && !buyer.can_file_cancel);
+        let seller = room_actions(&o, Some(Side::Seller), NOW);
+        assert!(!seller.cancel_by_me && !seller.can_file_cancel);
+    }
+
+    #[test]
+    fn someone_outside_the_order_gets_no_buttons_and_no_reasons() {
+        for state in [OrderState::InProgress, OrderState::Delivered] {
+            let a = room_actions(&order(state), None, NOW);
+            assert!(!a.can_accept && !a.can_send_back && !a.can_change_due);
+            assert!(!a.can_file_cancel && !a.can_post && !a.can_deliver);
+            assert!(a.cancel_reasons.is_empty());
+        }
+        let seller = room_actions(&order(OrderState::InProgress), Some(Side::Seller), NOW);
+        assert!(!seller.cancel_reasons.is_empty());
+    }
+
+    #[test]
+    fn a_finished_order_takes_no_more_posts() {
+        for state in [OrderState::Completed, OrderState::Cancelled] {
+            let a = room_actions(&order(state), Some(Side::Buyer), NOW);
+            assert!(!a.can_post && !a.can_file_cancel && !a.can_accept);
+        }
+    }
+}
