@@ -12,9 +12,10 @@
 //! `Origin`, it must be this site. Responses carry a strict Content-Security-Policy (no inline
 //! script or style) and `X-Frame-Options: DENY`.
 
+mod admin;
 mod auth;
 mod catalog;
-mod console;
+mod dashboard;
 mod deal;
 mod format;
 mod inbox;
@@ -43,7 +44,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(deal::routes())
         .merge(money::routes())
         .merge(inbox::routes())
-        .merge(console::routes())
+        .merge(dashboard::routes())
+        .merge(admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::layer,
