@@ -323,3 +323,31 @@ pub async fn display_name(
         .await?;
     Ok(row.map(|(n,)| n))
 }
+
+/// An appeal of the operators' queue with the display name of the user who filed it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppealQueueRow {
+    #[sqlx(flatten)]
+    pub appeal: AppealRow,
+    /// The appellant's display name (empty for an unknown user).
+    pub user_name: String,
+}
+
+/// The operators' appeal queue in one query: the appeals in `state` (every state when `None`),
+/// pending first then newest, at most 200 — the same rows as [`appeals`] — each with its user's
+/// display name.
+pub async fn appeal_queue(
+    conn: &mut AnyConnection,
+    state: Option<&str>,
+) -> Result<Vec<AppealQueueRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.id, a.user_id, a.violation_id, a.text, a.context_json, a.state, \
+         a.created_at_ms, a.decided_at_ms, a.note, COALESCE(u.display_name, '') AS user_name \
+         FROM guard_appeals a LEFT JOIN users u ON u.id = a.user_id \
+         WHERE ($1 = '' OR a.state = $1) \
+         ORDER BY CASE a.state WHEN 'pending' THEN 0 ELSE 1 END, a.created_at_ms DESC LIMIT 200",
+    )
+    .bind(state.unwrap_or(""))
+    .fetch_all(conn)
+    .await
+}

@@ -480,3 +480,18 @@ pub async fn order_list_of_user(
         })
         .collect()
 }
+
+/// The display names of an order's buyer and seller in one query; `None` for an unknown order.
+pub async fn party_names(
+    conn: &mut AnyConnection,
+    order_id: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT b.display_name, s.display_name FROM orders o \
+         JOIN users b ON b.id = o.buyer_id JOIN users s ON s.id = o.seller_id \
+         WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -511,3 +511,33 @@ pub async fn recent_batches(
     .fetch_all(conn)
     .await
 }
+
+/// An open payout of the operators' queue with its seller's display name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedPayoutRow {
+    #[sqlx(flatten)]
+    pub payout: PayoutRow,
+    /// The seller's display name (empty for an unknown user).
+    pub user_name: String,
+}
+
+/// The operators' payout queue in one query: pending then exported payouts, each state oldest
+/// request first and at most `limit` of it — the same rows as [`payouts_in_state`] for the two
+/// states — each with its seller's display name.
+pub async fn open_payout_queue(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> Result<Vec<QueuedPayoutRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT q.*, COALESCE(u.display_name, '') AS user_name FROM (\
+           SELECT {PAYOUT_COLUMNS}, \
+             ROW_NUMBER() OVER (PARTITION BY state ORDER BY requested_at_ms, id) AS place \
+           FROM payouts WHERE state IN ('pending', 'exported')\
+         ) q LEFT JOIN users u ON u.id = q.user_id \
+         WHERE q.place <= $1 \
+         ORDER BY CASE q.state WHEN 'pending' THEN 0 ELSE 1 END, q.requested_at_ms, q.id"
+    )))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

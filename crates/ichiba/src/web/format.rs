@@ -1,8 +1,10 @@
-//! How the web app writes money, dates and durations in Japanese.
+//! How the web app writes money, dates, durations, rates, ranks and order states in Japanese.
 
 use chrono::DateTime;
 
 use crate::clock::Millis;
+use crate::orders::OrderState;
+use crate::reputation::model::Rank;
 
 /// `15000` → `15,000円`.
 pub fn yen(amount: i64) -> String {
@@ -81,20 +83,38 @@ pub fn stars(average: Option<f64>) -> String {
     average.map_or_else(|| "—".to_string(), |a| format!("{a:.1}"))
 }
 
+/// The ranks a seller can reach, lowest first.
+pub const RANKS: [Rank; 5] = [
+    Rank::Regular,
+    Rank::Bronze,
+    Rank::Silver,
+    Rank::Gold,
+    Rank::Platinum,
+];
+
 /// The Japanese name of a stored rank (`gold` → `ゴールド`); empty for none or unknown.
 pub fn rank_label(stored: Option<&str>) -> String {
-    use crate::reputation::model::Rank;
-    [
-        Rank::Regular,
-        Rank::Bronze,
-        Rank::Silver,
-        Rank::Gold,
-        Rank::Platinum,
-    ]
-    .into_iter()
-    .find(|r| Some(r.as_str()) == stored)
-    .map(|r| r.label().to_string())
-    .unwrap_or_default()
+    RANKS
+        .into_iter()
+        .find(|r| Some(r.as_str()) == stored)
+        .map(|r| r.label().to_string())
+        .unwrap_or_default()
+}
+
+/// `0.953` → `95%`; `—` without data.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".into(), |r| format!("{:.0}%", r * 100.0))
+}
+
+/// The Japanese status of an order and its CSS class.
+pub fn order_status(state: OrderState) -> (&'static str, &'static str) {
+    match state {
+        OrderState::PendingFirstReply => ("開始待ち", "waiting"),
+        OrderState::InProgress => ("進行中", "progress"),
+        OrderState::Delivered => ("納品確認中", "delivered"),
+        OrderState::Completed => ("完了", "done"),
+        OrderState::Cancelled => ("キャンセル", "cancelled"),
+    }
 }
 
 /// The lines of a text, for a `<p>` each (without the `\r` of `\r\n`).
@@ -137,6 +157,22 @@ mod tests {
         assert_eq!(remaining(0, 30 * 60_000), "あと30分");
         assert_eq!(remaining(10, 0), "あと1分");
         assert_eq!(hours_left(0, 47 * h + 30 * 60_000), "あと47時間");
+    }
+
+    #[test]
+    fn rates_are_whole_percents() {
+        assert_eq!(percent(None), "—");
+        assert_eq!(percent(Some(0.953)), "95%");
+        assert_eq!(percent(Some(1.0)), "100%");
+    }
+
+    #[test]
+    fn order_states_have_japanese_labels() {
+        assert_eq!(order_status(OrderState::Delivered).0, "納品確認中");
+        assert_eq!(
+            order_status(OrderState::Cancelled),
+            ("キャンセル", "cancelled")
+        );
     }
 
     #[test]

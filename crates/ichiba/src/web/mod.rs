@@ -12,9 +12,10 @@
 //! `Origin`, it must be this site. Responses carry a strict Content-Security-Policy (no inline
 //! script or style) and `X-Frame-Options: DENY`.
 
+mod admin;
 mod auth;
 mod catalog;
-mod console;
+mod dashboard;
 mod format;
 mod live;
 mod messages;
@@ -54,7 +55,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(money::routes())
         .merge(messages::routes())
         .merge(notifications::routes())
-        .merge(console::routes())
+        .merge(dashboard::routes())
+        .merge(admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::layer,

@@ -1,4 +1,5 @@
-//! `TestApp::spawn()` and a small typed client for the tests.
+//! `TestApp::spawn()`, a small typed client of the API, and a minimal browser for the web app
+//! (session and CSRF cookies sent by hand, redirects not followed).
 
 use std::net::SocketAddr;
 
@@ -6,6 +7,7 @@ use ichiba::app::{self, AppState};
 use ichiba::config::{Config, database_config};
 use ichiba::db::Db;
 use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
 /// A running app on its own database.
@@ -183,17 +185,26 @@ impl TestApp {
     /// Registers a user and logs in.
     pub async fn user(&self, name: &str) -> TestUser {
         let email = format!("{}-{}@example.jp", name, uuid_like());
+        self.register(&email, name).await
+    }
+
+    /// Registers a user with this email and display name and logs in.
+    pub async fn register(&self, email: &str, display_name: &str) -> TestUser {
         let r = self
             .post(
                 "/api/v1/users",
                 None,
-                json!({"email": email, "password": "password-123", "display_name": name}),
+                json!({"email": email, "password": "password-123", "display_name": display_name}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
         let id = r.body["id"].as_str().expect("id").to_string();
-        let token = self.login(&email, "password-123").await;
-        TestUser { id, email, token }
+        let token = self.login(email, "password-123").await;
+        TestUser {
+            id,
+            email: email.to_string(),
+            token,
+        }
     }
 
     /// Logs in and returns the token.
@@ -212,10 +223,15 @@ impl TestApp {
     /// Registers a user and makes them an operator.
     pub async fn operator(&self, name: &str) -> TestUser {
         let user = self.user(name).await;
+        self.grant_operator(&user).await;
+        user
+    }
+
+    /// Makes a registered user an operator.
+    pub async fn grant_operator(&self, user: &TestUser) {
         ichiba::accounts::grant_operator(&self.state.db, self.state.clock.now_ms(), &user.email)
             .await
             .expect("grant operator");
-        user
     }
 
     /// Creates a listing for `seller` and returns its JSON.
@@ -281,6 +297,95 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    }
+}
+
+/// A valid CSRF token (43 URL-safe characters), used as cookie and form field.
+pub const CSRF: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+
+/// A page of the web app as a minimal browser sees it: no redirects followed, cookies sent by hand.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub html: String,
+}
+
+impl Page {
+    /// The `Location` of a redirect (empty when there is none).
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The `Set-Cookie` headers.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    }
+
+    /// Whether the response sets a flash message for the next page.
+    pub fn sets_flash(&self) -> bool {
+        self.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("ichiba_flash=") && !c.starts_with("ichiba_flash=;"))
+    }
+}
+
+/// An HTTP client that does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The `Cookie` header: the CSRF cookie, and the session when logged in.
+pub fn cookies(session: Option<&str>) -> String {
+    match session {
+        Some(t) => format!("ichiba_csrf={CSRF}; ichiba_session={t}"),
+        None => format!("ichiba_csrf={CSRF}"),
+    }
+}
+
+/// `GET`s a page of the web app.
+pub async fn get(app: &TestApp, path: &str, session: Option<&str>) -> Page {
+    let r = client()
+        .get(app.url(path))
+        .header("cookie", cookies(session))
+        .send()
+        .await
+        .expect("request");
+    page(r).await
+}
+
+/// Posts a form to the web app (the caller adds the `csrf` field).
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    session: Option<&str>,
+    form: &[(&str, &str)],
+) -> Page {
+    let r = client()
+        .post(app.url(path))
+        .header("cookie", cookies(session))
+        .form(form)
+        .send()
+        .await
+        .expect("request");
+    page(r).await
+}
+
+/// Reads a response as a page.
+pub async fn page(r: reqwest::Response) -> Page {
+    Page {
+        status: r.status(),
+        headers: r.headers().clone(),
+        html: r.text().await.unwrap_or_default(),
     }
 }
 

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod accounts;
+mod console;
 mod deal;
 mod edge;
 mod guard;

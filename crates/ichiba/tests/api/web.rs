@@ -3,85 +3,10 @@
 //! JavaScript and live updates.
 
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::SET_COOKIE;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser};
-
-/// A valid CSRF token (43 URL-safe characters), used as cookie and form field.
-const CSRF: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
-
-/// A minimal browser: no redirects followed, cookies sent by hand.
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
-            .collect()
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-fn cookies(session: Option<&str>) -> String {
-    match session {
-        Some(t) => format!("ichiba_csrf={CSRF}; ichiba_session={t}"),
-        None => format!("ichiba_csrf={CSRF}"),
-    }
-}
-
-async fn get(app: &TestApp, path: &str, session: Option<&str>) -> Page {
-    let r = client()
-        .get(app.url(path))
-        .header("cookie", cookies(session))
-        .send()
-        .await
-        .expect("request");
-    page(r).await
-}
-
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    session: Option<&str>,
-    form: &[(&str, &str)],
-) -> Page {
-    let r = client()
-        .post(app.url(path))
-        .header("cookie", cookies(session))
-        .form(form)
-        .send()
-        .await
-        .expect("request");
-    page(r).await
-}
-
-async fn page(r: reqwest::Response) -> Page {
-    Page {
-        status: r.status(),
-        headers: r.headers().clone(),
-        html: r.text().await.unwrap_or_default(),
-    }
-}
+use crate::helpers::{CSRF, Page, TestApp, TestUser, client, cookies, get, page, post_form};
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_a_csrf_cookie() {
