@@ -23,7 +23,8 @@ use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::error::AppError;
 use crate::orders::model::{CancelReason, Side};
-use crate::orders::{self, Order, OrderState};
+use crate::orders::rulebook::Action;
+use crate::orders::{self, Order};
 use crate::state::AppState;
 
 /// The talk-room routes: the page and every command posted from it.
@@ -67,35 +68,28 @@ struct RoomActions {
     can_deliver: bool,
 }
 
-/// The one place the pages decide what `side` (`None` for a viewer who is not a party) may do
-/// with `order` at `now`.
+/// What `side` (`None` for a viewer who is not a party) may do with `order` at `now`: the
+/// engine's own answer (`orders::rulebook::available_to`, a dry run of its rules), so the room
+/// never offers what the engine would refuse nor hides what it allows. Reviews have their own
+/// rule (`reviews::model::may_review`).
 fn room_actions(order: &Order, side: Option<Side>, now: Millis) -> RoomActions {
-    let is_buyer = side == Some(Side::Buyer);
-    let is_seller = side == Some(Side::Seller);
-    let open = matches!(
-        order.state,
-        OrderState::PendingFirstReply | OrderState::InProgress | OrderState::Delivered
-    );
+    let allowed = side
+        .map(|s| crate::orders::rulebook::available_to(order, s, now))
+        .unwrap_or_default();
+    let can = |a: Action| allowed.can(a);
     RoomActions {
-        can_accept: is_buyer && order.state == OrderState::Delivered,
-        can_send_back: is_buyer
-            && order.state == OrderState::Delivered
-            && order.send_backs_used < order.policy.send_backs_allowed,
-        can_review: side.is_some()
-            && order.state == OrderState::Completed
-            && crate::reviews::model::may_review(order, side.unwrap_or(Side::Buyer), now).is_ok(),
-        can_change_due: is_seller && order.state == OrderState::InProgress,
-        can_file_cancel: side.is_some() && open && order.pending_cancel.is_none(),
-        cancel_reasons: CancelReason::ALL
-            .into_iter()
-            .filter(|r| side.is_some_and(|s| r.may_be_filed_by(s)))
-            .collect(),
+        can_accept: can(Action::Accept),
+        can_send_back: can(Action::SendBack),
+        can_review: side.is_some_and(|s| crate::reviews::model::may_review(order, s, now).is_ok()),
+        can_change_due: can(Action::ChangeDueDate),
+        can_file_cancel: can(Action::FileCancel),
+        cancel_reasons: allowed.cancel_reasons.clone(),
         cancel_by_me: order
             .pending_cancel
             .as_ref()
             .is_some_and(|r| Some(r.by) == side),
-        can_post: side.is_some() && open,
-        can_deliver: is_seller && order.state == OrderState::InProgress,
+        can_post: can(Action::PostMessage),
+        can_deliver: can(Action::Deliver),
     }
 }
 
@@ -465,6 +459,7 @@ async fn done<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::orders::OrderState;
     use crate::orders::Policy;
     use crate::orders::model::CancelRequest;
 
