@@ -18,6 +18,8 @@ pub mod extract;
 pub mod guard;
 pub mod idempotency;
 pub mod jobs;
+#[cfg(test)]
+mod layout_tests;
 pub mod ledger;
 pub mod listings;
 pub mod messages;

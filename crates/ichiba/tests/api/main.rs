@@ -13,6 +13,7 @@ mod inbox;
 mod listings;
 mod payouts;
 mod reviews;
+mod rulebook;
 mod schema;
 mod search;
 mod statements;
