@@ -1,4 +1,4 @@
-//! All SQL of the contact guard: violations, sanctions, appeals and the audit log.
+//! All SQL of the contact guard: violations, sanctions and the audit log.
 
 use sqlx::AnyConnection;
 
@@ -177,105 +177,6 @@ pub async fn audit(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// An appeal row.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AppealRow {
-    pub id: String,
-    pub user_id: String,
-    pub violation_id: Option<String>,
-    pub text: String,
-    pub context_json: String,
-    pub state: String,
-    pub created_at_ms: i64,
-    pub decided_at_ms: Option<i64>,
-    pub note: String,
-}
-
-const APPEAL_COLUMNS: &str =
-    "id, user_id, violation_id, text, context_json, state, created_at_ms, decided_at_ms, note";
-
-/// Files an appeal.
-pub async fn insert_appeal(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    violation_id: Option<&str>,
-    text: &str,
-    context_json: &str,
-    now: Millis,
-) -> Result<AppealRow, sqlx::Error> {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO guard_appeals (id, user_id, violation_id, text, context_json, state, created_at_ms, note) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, '')",
-    )
-    .bind(&id)
-    .bind(user_id)
-    .bind(violation_id.map(str::to_string))
-    .bind(text)
-    .bind(context_json)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(AppealRow {
-        id,
-        user_id: user_id.into(),
-        violation_id: violation_id.map(str::to_string),
-        text: text.into(),
-        context_json: context_json.into(),
-        state: "pending".into(),
-        created_at_ms: now,
-        decided_at_ms: None,
-        note: String::new(),
-    })
-}
-
-/// Appeals, pending first then newest.
-pub async fn appeals(
-    conn: &mut AnyConnection,
-    state: Option<&str>,
-) -> Result<Vec<AppealRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {APPEAL_COLUMNS} FROM guard_appeals WHERE ($1 = '' OR state = $1) \
-         ORDER BY CASE state WHEN 'pending' THEN 0 ELSE 1 END, created_at_ms DESC LIMIT 200"
-    )))
-    .bind(state.unwrap_or(""))
-    .fetch_all(conn)
-    .await
-}
-
-/// One appeal.
-pub async fn appeal(conn: &mut AnyConnection, id: &str) -> Result<Option<AppealRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {APPEAL_COLUMNS} FROM guard_appeals WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
-}
-
-/// Decides a pending appeal (compare-and-set on `pending`).
-pub async fn decide_appeal(
-    conn: &mut AnyConnection,
-    id: &str,
-    state: &str,
-    by: &str,
-    note: &str,
-    now: Millis,
-) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
-        "UPDATE guard_appeals SET state = $2, decided_by = $3, note = $4, decided_at_ms = $5 \
-         WHERE id = $1 AND state = 'pending'",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(by)
-    .bind(note)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() == 1)
 }
 
 /// A sanction in force with the user it applies to (the operators' list).

@@ -497,7 +497,7 @@ async fn admin_home_page(
     order_error: Option<String>,
     user_error: Option<String>,
 ) -> Result<AdminHome, WebError> {
-    let pending_appeals = crate::guard::appeals(state, Some("pending")).await?.len();
+    let pending_appeals = crate::appeals::queue(state, Some("pending")).await?.len();
     let sanctions = crate::guard::sanctions_in_force(&state.db, state.clock.now_ms())
         .await?
         .len();
@@ -688,7 +688,7 @@ async fn appeals_page(
     filter: &'static str,
     error: Option<(String, String, String)>,
 ) -> Result<AppealsPage, WebError> {
-    let views = crate::guard::appeals(state, Some(filter).filter(|f| !f.is_empty())).await?;
+    let views = crate::appeals::queue(state, Some(filter).filter(|f| !f.is_empty())).await?;
     let ids: Vec<&str> = views.iter().map(|a| a.user_id.as_str()).collect();
     let names = names_of(state, &ids).await?;
     let items = views
@@ -785,7 +785,7 @@ async fn decide(
     } else {
         format!("/admin/appeals?state={filter}")
     };
-    match crate::guard::decide_named(&state, &op, &id, &f.decision, &f.note).await {
+    match crate::appeals::decide_named(&state, &op, &id, &f.decision, &f.note).await {
         Ok(a) => {
             let flash = if a.state == "allowed" {
                 "異議申し立てを認めました。ペナルティを取り消し、送信できる場合は投稿を相手に届けました。"
@@ -2115,7 +2115,7 @@ mod route_tests {
         let context = crate::guard::Context::OrderMessage {
             order_id: w.order_id.clone(),
         };
-        let a = crate::guard::appeal(&e.state, &w.buyer.0, "LINEのIDは abc123 です", &context)
+        let a = crate::appeals::file(&e.state, &w.buyer.0, "LINEのIDは abc123 です", &context)
             .await
             .expect("appeal");
         let queue = get(&e.state, "/admin/appeals", Some(&w.op.1)).await;
