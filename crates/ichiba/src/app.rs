@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notifications::http::routes())
         .merge(crate::templates::http::routes())
         .merge(crate::guard::http::routes())
+        .merge(crate::appeals::http::routes())
         .merge(crate::reviews::http::routes())
         .merge(crate::reputation::http::routes())
         .merge(crate::payouts::http::routes())

@@ -42,6 +42,20 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The display name of a user, `None` for an unknown id. Features that only need to know a user
+/// exists, or what to call them, read it here rather than through the accounts service, which
+/// sits above them (it screens profiles and seeds templates).
+pub async fn display_name(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|(n,)| n))
+}
+
 /// The user id and operator flag behind an unexpired session.
 pub async fn session_user(
     conn: &mut AnyConnection,

@@ -5,18 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Cycles that remain, each documented. Today one: the appeal delivery inside `guard` calls
-/// `orders`/`messages`, which screen through `guard`; moving appeals into their own module (on
-/// the `appeals` branch, not yet merged) leaves only `orders` ↔ `reputation` (orders report an
-/// ended order; reputation reads the order model's states and faults).
-const ALLOWED_CYCLES: &[&[&str]] = &[&[
-    "accounts",
-    "guard",
-    "messages",
-    "orders",
-    "reputation",
-    "templates",
-]];
+/// Cycles that remain, each documented. One: `reputation` is the sellers' read model; `orders`
+/// and `listings` call `reputation::refresh_seller` after a change it must reflect, and
+/// `reputation` reads the order model's states and faults to count them (and `orders` reads the
+/// listing it sells). Breaking it would take an event queue for a synchronous refresh.
+const ALLOWED_CYCLES: &[&[&str]] = &[&["listings", "orders", "reputation"]];
 
 /// Non-test lines a file may hold ("~600" in the house style).
 const MAX_LINES: usize = 650;
@@ -48,7 +41,12 @@ fn code_of(text: &str) -> Vec<&str> {
     for (i, line) in all.iter().enumerate() {
         let t = line.trim_start();
         let next = all.get(i + 1).map(|l| l.trim_start()).unwrap_or_default();
-        if t.starts_with("#[cfg(test)]") && (next.starts_with("mod ") || t.contains(" mod ")) {
+        // An inline test module (`#[cfg(test)] mod tests {`) ends the code; a declaration of a
+        // test module file (`#[cfg(test)] mod props;`) does not.
+        let inline = |l: &str| l.starts_with("mod ") && l.trim_end().ends_with('{');
+        if t.starts_with("#[cfg(test)]")
+            && (inline(next) || inline(t.trim_start_matches("#[cfg(test)]").trim()))
+        {
             break;
         }
         if t.starts_with("//") {
@@ -196,6 +194,15 @@ fn cycles(edges: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     }
     t.out.sort();
     t.out
+}
+
+#[test]
+fn code_ends_at_an_inline_test_module_but_not_at_a_test_module_declaration() {
+    let text = "use a;\n#[cfg(test)]\nmod props;\nuse b;\n// note\n#[cfg(test)]\nmod tests {\n    use c;\n}\n";
+    assert_eq!(
+        code_of(text),
+        vec!["use a;", "#[cfg(test)]", "mod props;", "use b;"]
+    );
 }
 
 #[test]

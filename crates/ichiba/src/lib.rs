@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod appeals;
 pub mod attachments;
 pub mod auth;
 pub mod cli;

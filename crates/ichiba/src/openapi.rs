@@ -5,8 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    accounts, attachments, guard, ledger, listings, messages, notifications, orders, payouts,
-    reputation, reviews, system, templates,
+    accounts, appeals, attachments, guard, ledger, listings, messages, notifications, orders,
+    payouts, reputation, reviews, system, templates,
 };
 
 /// The API document.
@@ -75,9 +75,9 @@ use crate::{
         templates::http::update,
         templates::http::remove,
         templates::http::render,
-        guard::http::file,
-        guard::http::queue,
-        guard::http::decide,
+        appeals::http::file,
+        appeals::http::queue,
+        appeals::http::decide,
         guard::http::lift,
         reviews::http::submit,
         reviews::http::of_order,

@@ -280,10 +280,7 @@ pub async fn send_direct(
         });
     }
     let mut tx = db.begin().await?;
-    if crate::accounts::store::user_by_id(&mut tx, to)
-        .await?
-        .is_none()
-    {
+    if crate::auth::display_name(&mut tx, to).await?.is_none() {
         return Err(AppError::NotFound);
     }
     let thread = match store::direct_thread(&mut tx, from, to).await? {

@@ -109,10 +109,10 @@ pub async fn render(
         .await?
         .ok_or(AppError::NotFound)?;
     let values = model::Values {
-        buyer_name: store::display_name(&mut conn, &order.buyer_id)
+        buyer_name: crate::auth::display_name(&mut conn, &order.buyer_id)
             .await?
             .unwrap_or_default(),
-        seller_name: store::display_name(&mut conn, &order.seller_id)
+        seller_name: crate::auth::display_name(&mut conn, &order.seller_id)
             .await?
             .unwrap_or_default(),
         service_title: order.title.clone(),

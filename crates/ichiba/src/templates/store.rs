@@ -143,16 +143,3 @@ pub async fn count_and_next(
     .fetch_one(conn)
     .await
 }
-
-/// The display name of a user, `None` for an unknown id (a read of the accounts table, kept here
-/// so this feature does not depend on the accounts service).
-pub async fn display_name(
-    conn: &mut AnyConnection,
-    user_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT display_name FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|(n,)| n))
-}

@@ -4,7 +4,7 @@
 //!
 //! Everything goes through the services the JSON API uses: `messages::direct_thread_summaries`
 //! (the list, one query), `direct_thread_for`, `page` (which marks what it returns as read) and
-//! `send_direct_checked` (sanctions, the contact guard, then the message), and `guard::appeal`.
+//! `send_direct_checked` (sanctions, the contact guard, then the message), and `appeals::file`.
 
 use askama::Template;
 use axum::Router;
@@ -462,7 +462,7 @@ async fn appeal_thread(
     let context = crate::guard::Context::DirectMessage {
         to_user_id: view.other_user.id,
     };
-    crate::guard::appeal(&state, &me.user_id, &f.text, &context).await?;
+    crate::appeals::file(&state, &me.user_id, &f.text, &context).await?;
     Ok(see_other(&format!("/messages/{id}"), Some(APPEALED)))
 }
 
@@ -591,7 +591,7 @@ async fn appeal_new(
     let context = crate::guard::Context::DirectMessage {
         to_user_id: f.to.clone(),
     };
-    crate::guard::appeal(&state, &me.user_id, &f.text, &context).await?;
+    crate::appeals::file(&state, &me.user_id, &f.text, &context).await?;
     Ok(see_other("/messages", Some(APPEALED)))
 }
 

@@ -193,7 +193,7 @@ async fn appeals_are_decided_once() {
     let context = ichiba::guard::Context::OrderMessage {
         order_id: w.order_id.clone(),
     };
-    let a = ichiba::guard::appeal(&app.state, &w.buyer.id, "LINEのIDは abc123 です", &context)
+    let a = ichiba::appeals::file(&app.state, &w.buyer.id, "LINEのIDは abc123 です", &context)
         .await
         .expect("appeal");
     let queue = get(&app, "/admin/appeals", Some(&w.op.token)).await;

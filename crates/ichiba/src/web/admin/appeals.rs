@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
 use super::{error_text, operator, shown_on_form};
-use crate::guard::store::AppealQueueRow;
+use crate::appeals::store::AppealQueueRow;
 use crate::state::AppState;
 use crate::web::format::{jst_datetime, url_encode};
 use crate::web::session::CsrfForm;
@@ -153,7 +153,7 @@ async fn appeals_page(
     error: Option<(String, String, String)>,
 ) -> Result<AppealsPage, WebError> {
     let mut conn = state.db.pool().acquire().await?;
-    let rows = crate::guard::store::appeal_queue(&mut conn, Some(filter)).await?;
+    let rows = crate::appeals::store::appeal_queue(&mut conn, Some(filter)).await?;
     drop(conn);
     let items = rows.iter().map(|r| appeal_item(state, r)).collect();
     let tabs = [
@@ -227,7 +227,7 @@ pub(super) async fn decide(
     } else {
         format!("/admin/appeals?state={filter}")
     };
-    match crate::guard::decide_named(&state, &op, &id, &f.decision, &f.note).await {
+    match crate::appeals::decide_named(&state, &op, &id, &f.decision, &f.note).await {
         Ok(a) => {
             let flash = if a.state == "allowed" {
                 "異議申し立てを認めました。ペナルティを取り消し、送信できる場合は投稿を相手に届けました。"

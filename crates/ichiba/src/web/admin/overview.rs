@@ -51,7 +51,7 @@ async fn home_page(
     viewer: &Viewer,
     draft: LookupDraft,
 ) -> Result<AdminHome, WebError> {
-    let pending_appeals = crate::guard::appeals(state, Some("pending")).await?.len();
+    let pending_appeals = crate::appeals::queue(state, Some("pending")).await?.len();
     let sanctions = crate::guard::sanctions_in_force(&state.db, state.clock.now_ms())
         .await?
         .len();

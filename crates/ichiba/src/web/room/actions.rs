@@ -162,7 +162,7 @@ pub(super) async fn appeal(
     };
     // Only a party may appeal about a talk room.
     orders::get(&state, &me, &f.order_id).await?;
-    crate::guard::appeal(&state, &me.user_id, &f.text, &context).await?;
+    crate::appeals::file(&state, &me.user_id, &f.text, &context).await?;
     Ok(see_other(
         &format!("/orders/{}", f.order_id),
         Some(

@@ -1,0 +1,246 @@
+//! Appeals against a contact-guard block (異議申し立て): a blocked user files the text, the
+//! operators decide; an allowed appeal removes the strike and delivers the text to where it was
+//! written (a talk-room post through `orders::act`, a direct message through
+//! `messages::send_direct`). This module sits above `guard`, `orders` and `messages`, so the
+//! guard itself depends on none of the features it screens for.
+
+pub mod http;
+pub mod store;
+
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::auth::Identity;
+use crate::clock::to_rfc3339;
+use crate::error::{AppError, FieldErrors};
+use crate::guard::{self, Context, FindingView};
+use crate::state::AppState;
+use crate::{messages, notifications, orders};
+
+/// An appeal as shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AppealView {
+    /// Id.
+    pub id: String,
+    /// Who appealed.
+    pub user_id: String,
+    /// The text the user asks to send.
+    pub text: String,
+    /// Where it was written.
+    #[schema(value_type = Object)]
+    pub context: serde_json::Value,
+    /// `pending`, `allowed` or `upheld`.
+    pub state: String,
+    /// What the detector finds in it (for the operator).
+    pub findings: Vec<FindingView>,
+    /// The operator's note.
+    pub note: String,
+    /// When filed.
+    pub created_at: String,
+    /// When decided.
+    pub decided_at: Option<String>,
+}
+
+fn appeal_view(state: &AppState, r: store::AppealRow) -> AppealView {
+    let findings = state
+        .guard
+        .scan(&r.text)
+        .findings
+        .into_iter()
+        .map(|f| FindingView::new(f, "text"))
+        .collect();
+    AppealView {
+        context: serde_json::from_str(&r.context_json).unwrap_or_default(),
+        findings,
+        id: r.id,
+        user_id: r.user_id,
+        text: r.text,
+        state: r.state,
+        note: r.note,
+        created_at: to_rfc3339(r.created_at_ms),
+        decided_at: r.decided_at_ms.map(to_rfc3339),
+    }
+}
+
+/// Files an appeal against a block: the text goes to the operators' queue, linked to the user's
+/// latest violation with the same text (if any).
+pub async fn file(
+    state: &AppState,
+    user_id: &str,
+    text: &str,
+    context: &Context,
+) -> Result<AppealView, AppError> {
+    let body = messages::parse_body(text)?;
+    let now = state.clock.now_ms();
+    let context_json = serde_json::to_string(context).map_err(AppError::internal)?;
+    let mut tx = state.db.begin().await?;
+    let violation =
+        guard::store::latest_violation_for(&mut tx, user_id, &guard::text_hash(body.as_str()))
+            .await?;
+    let row = store::insert_appeal(
+        &mut tx,
+        user_id,
+        violation.as_deref(),
+        body.as_str(),
+        &context_json,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(appeal_view(state, row))
+}
+
+/// The operators' queue, optionally of one state (`pending`, `allowed`, `upheld`).
+pub async fn queue(state: &AppState, filter: Option<&str>) -> Result<Vec<AppealView>, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(store::appeals(&mut conn, filter)
+        .await?
+        .into_iter()
+        .map(|r| appeal_view(state, r))
+        .collect())
+}
+
+/// An operator's decision on an appeal. `allow`: the strike is removed and a message is delivered
+/// to its thread (talk room or direct message) as the user wrote it; `uphold`: the block stands.
+/// Either way the user is notified and the decision audited.
+pub async fn decide(
+    state: &AppState,
+    operator: &Identity,
+    id: &str,
+    allow: bool,
+    note: &str,
+) -> Result<AppealView, AppError> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let row = store::appeal(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let decision = if allow { "allowed" } else { "upheld" };
+    if !store::decide_appeal(&mut tx, id, decision, &operator.user_id, note, now).await? {
+        return Err(AppError::Conflict {
+            code: "appeal_decided",
+            message: "この異議申し立ては判断済みです。".into(),
+        });
+    }
+    if allow && let Some(v) = &row.violation_id {
+        guard::store::void_violation(&mut tx, v).await?;
+    }
+    guard::store::audit(
+        &mut tx,
+        Some(&operator.user_id),
+        &format!("appeal_{decision}"),
+        Some(&row.user_id),
+        &json!({"appeal_id": id, "note": note}),
+        now,
+    )
+    .await?;
+    let (title, body) = if allow {
+        (
+            "異議申し立てが認められました",
+            "運営が内容を確認し、送信を認めました。ペナルティは取り消されました。",
+        )
+    } else {
+        (
+            "異議申し立ての結果のお知らせ",
+            "運営が内容を確認しましたが、外部誘導にあたると判断しました。内容を修正のうえ、あらためて送信してください。",
+        )
+    };
+    let event = notifications::create(
+        &mut tx,
+        &row.user_id,
+        "appeal_decided",
+        title,
+        body,
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.hub.publish([event]);
+    if allow {
+        deliver(state, &row).await;
+    }
+    let mut conn = state.db.pool().acquire().await?;
+    let row = store::appeal(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(appeal_view(state, row))
+}
+
+/// Delivers an allowed text to its thread, bypassing the guard (an operator has read it). A
+/// thread that has closed meanwhile gets nothing; the strike is removed all the same.
+async fn deliver(state: &AppState, row: &store::AppealRow) {
+    let Ok(context) = serde_json::from_str::<Context>(&row.context_json) else {
+        return;
+    };
+    let user = Identity {
+        user_id: row.user_id.clone(),
+        is_operator: false,
+    };
+    let now = state.clock.now_ms();
+    let result = match context {
+        Context::OrderMessage { order_id } => {
+            let post = orders::Post {
+                kind: "text",
+                body: row.text.clone(),
+                attachment_ids: vec![],
+            };
+            orders::act(
+                state,
+                &user,
+                &order_id,
+                orders::Command::PostMessage,
+                Some(post),
+                now,
+            )
+            .await
+            .map(|_| ())
+        }
+        Context::DirectMessage { to_user_id } => messages::send_direct(
+            &state.db,
+            &state.hub,
+            &row.user_id,
+            &to_user_id,
+            &row.text,
+            &[],
+            now,
+        )
+        .await
+        .map(|_| ()),
+        Context::Delivery { .. }
+        | Context::SendBack { .. }
+        | Context::CancelNote { .. }
+        | Context::Listing
+        | Context::Profile
+        | Context::Review => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::info!(appeal = %row.id, error = %e, "allowed appeal could not be delivered");
+    }
+}
+
+/// An operator's decision given by name, as the API and the operator console submit it:
+/// `allow` or `uphold` (anything else is a 422 on the field `decision`). See [`decide`].
+pub async fn decide_named(
+    state: &AppState,
+    operator: &Identity,
+    id: &str,
+    decision: &str,
+    note: &str,
+) -> Result<AppealView, AppError> {
+    let allow = match decision {
+        "allow" => true,
+        "uphold" => false,
+        _ => {
+            let mut f = FieldErrors::new();
+            f.add(
+                "decision",
+                "invalid",
+                "decision は allow または uphold を指定してください。",
+            );
+            return Err(f.into());
+        }
+    };
+    decide(state, operator, id, allow, note).await
+}
