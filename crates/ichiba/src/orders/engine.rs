@@ -19,13 +19,6 @@ use super::texts::{Cancelling, Completion, NoticeKind, SystemMessage};
 use crate::clock::{DAY_MS, HOUR_MS, Millis};
 use crate::ledger::{AccountRef, TransferCode, TransferPlan};
 
-fn not_allowed(code: &'static str, message: &str) -> DealError {
-    DealError::NotAllowed {
-        code,
-        message: message.into(),
-    }
-}
-
 /// The listing as bought, for [`purchase`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PurchaseInput {
@@ -46,7 +39,7 @@ pub struct PurchaseInput {
 /// first-reply, due-date and room-cap timers, and the notice to the seller.
 pub fn purchase(input: PurchaseInput, policy: Policy, now: Millis) -> Result<Decision, DealError> {
     if input.buyer_id == input.seller_id {
-        return Err(not_allowed(
+        return Err(DealError::not_allowed(
             "own_listing",
             "ご自身のサービスは購入できません。",
         ));
@@ -55,10 +48,10 @@ pub fn purchase(input: PurchaseInput, policy: Policy, now: Millis) -> Result<Dec
     let extra_days: i64 = input.options.iter().map(|(_, d)| d).sum();
     let q = quote(&policy, input.price_yen, options_yen, input.points_used);
     if input.points_used != q.points_used {
-        return Err(DealError::Invalid {
-            code: "invalid_points",
-            message: "利用ポイントは0以上、お支払い総額以下で指定してください。".into(),
-        });
+        return Err(DealError::invalid(
+            "invalid_points",
+            "利用ポイントは0以上、お支払い総額以下で指定してください。",
+        ));
     }
     let order = Order {
         id: input.order_id.clone(),
@@ -119,20 +112,9 @@ pub fn purchase(input: PurchaseInput, policy: Policy, now: Millis) -> Result<Dec
     Ok(d)
 }
 
-/// Every timer kind: a finished order needs none of them.
-const ALL_TIMERS: [TimerKind; 8] = [
-    TimerKind::FirstReplyReminder,
-    TimerKind::FirstReplyDeadline,
-    TimerKind::DuePassed,
-    TimerKind::AcceptReminder,
-    TimerKind::AcceptDeadline,
-    TimerKind::RoomCapReminder,
-    TimerKind::RoomCap,
-    TimerKind::CancelRequestExpiry,
-];
-
+/// A finished order needs none of its timers.
 pub(super) fn finish(d: &mut Decision) {
-    d.clear_timers = ALL_TIMERS.to_vec();
+    d.clear_timers = TimerKind::ALL.to_vec();
 }
 
 pub(super) fn complete(d: &mut Decision, now: Millis, how: Completion) {
@@ -185,76 +167,71 @@ pub enum Role {
     System,
 }
 
+impl From<Actor> for Role {
+    fn from(actor: Actor) -> Role {
+        match actor {
+            Actor::Buyer => Role::Party(Side::Buyer),
+            Actor::Seller => Role::Party(Side::Seller),
+            Actor::Operator => Role::Operator,
+            Actor::System => Role::System,
+        }
+    }
+}
+
 /// The first step of [`decide`]: whether `actor` may ever give `command`, whatever the order's
-/// state. Exhaustive over commands and actors.
+/// state. Exhaustive over commands.
 ///
 /// Errors: [`DealError::NotAllowed`] naming who may (`seller_only`, `buyer_only`,
 /// `parties_only`, `operator_only`, `system_only`).
 pub fn authorize(command: &Command, actor: Actor) -> Result<Role, DealError> {
-    use Actor as A;
     use Command as C;
-    let party = |a: Actor| match a {
-        A::Buyer => Ok(Role::Party(Side::Buyer)),
-        A::Seller => Ok(Role::Party(Side::Seller)),
-        A::Operator | A::System => Err(not_allowed(
-            "parties_only",
-            "この操作は取引の当事者のみ行えます。",
-        )),
-    };
-    let only = |wanted: Actor, a: Actor, code: &'static str, message: &str| {
-        if a == wanted {
-            Ok(match a {
-                A::Buyer => Role::Party(Side::Buyer),
-                A::Seller => Role::Party(Side::Seller),
-                A::Operator => Role::Operator,
-                A::System => Role::System,
-            })
-        } else {
-            Err(not_allowed(code, message))
-        }
-    };
-    match command {
+    // Who may give it (`None`: either party), and the refusal for anyone else.
+    let (only, code, message) = match command {
         C::PostMessage
         | C::FileCancel { .. }
         | C::AcceptCancel
         | C::RejectCancel
-        | C::WithdrawCancel => party(actor),
-        C::SetDueDate { .. } => only(
-            A::Seller,
-            actor,
+        | C::WithdrawCancel => (None, "parties_only", "この操作は取引の当事者のみ行えます。"),
+        C::SetDueDate { .. } => (
+            Some(Actor::Seller),
             "seller_only",
             "お届け予定日を変更できるのは出品者のみです。",
         ),
-        C::Deliver => only(
-            A::Seller,
-            actor,
+        C::Deliver => (
+            Some(Actor::Seller),
             "seller_only",
             "正式な納品ができるのは出品者のみです。",
         ),
-        C::Accept => only(
-            A::Buyer,
-            actor,
+        C::Accept => (
+            Some(Actor::Buyer),
             "buyer_only",
             "承諾できるのは購入者のみです。",
         ),
-        C::SendBack => only(
-            A::Buyer,
-            actor,
+        C::SendBack => (
+            Some(Actor::Buyer),
             "buyer_only",
             "差し戻しできるのは購入者のみです。",
         ),
-        C::OperatorCancel | C::OperatorComplete | C::OperatorSettle { .. } => only(
-            A::Operator,
-            actor,
+        C::OperatorCancel | C::OperatorComplete | C::OperatorSettle { .. } => (
+            Some(Actor::Operator),
             "operator_only",
             "この操作は運営者のみ行えます。",
         ),
-        C::Timer(_) => only(
-            A::System,
-            actor,
+        C::Timer(_) => (
+            Some(Actor::System),
             "system_only",
             "この操作はシステムのみ行えます。",
         ),
+    };
+    let role = Role::from(actor);
+    let allowed = match only {
+        None => matches!(role, Role::Party(_)),
+        Some(who) => actor == who,
+    };
+    if allowed {
+        Ok(role)
+    } else {
+        Err(DealError::not_allowed(code, message))
     }
 }
 

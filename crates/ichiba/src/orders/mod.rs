@@ -293,7 +293,7 @@ fn order_events(o: &Order, now: Millis) -> Vec<Event> {
         .map(|(u, side)| Event {
             user_id: u.clone(),
             kind: EventKind::Order,
-            data: serde_json::to_value(OrderView::new(o, side, now)).unwrap_or_default(),
+            data: serde_json::to_value(OrderView::new(o, Some(side), now)).unwrap_or_default(),
         })
         .collect()
 }
@@ -345,10 +345,45 @@ pub async fn act(
         .ok_or(AppError::NotFound)?;
     let actor = actor_for(&order, who, is_operator_command(&command))?;
     let decision = model::decide(&order, &command, actor, now)?;
-    let thread = messages::store::thread_of_order(&mut tx, order_id)
+    let message = commit_decision(
+        state,
+        tx,
+        &order,
+        &decision,
+        actor,
+        Some(&who.user_id),
+        post,
+        now,
+    )
+    .await?;
+    Ok(Acted {
+        order: decision.order,
+        message,
+    })
+}
+
+/// The one way a decision about `order` takes effect: in `tx`, the compare-and-set write of the
+/// order (unless unchanged), the message posted with the command, the decision's effects; then
+/// commit, publish the events, and refresh the seller's reputation when the order just ended.
+/// Returns the posted message.
+///
+/// Errors: 409 `concurrent_update` when another command changed the order first (nothing is
+/// written); 404 when the order has no talk room.
+#[allow(clippy::too_many_arguments)]
+async fn commit_decision(
+    state: &AppState,
+    mut tx: crate::db::Tx,
+    order: &Order,
+    decision: &Decision,
+    actor: Actor,
+    actor_id: Option<&str>,
+    post: Option<Post>,
+    now: Millis,
+) -> Result<Option<messages::MessageView>, AppError> {
+    let thread = messages::store::thread_of_order(&mut tx, &order.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !decision.unchanged && !store::update_order(&mut tx, &order, &decision.order).await? {
+    if !decision.unchanged && !store::update_order(&mut tx, order, &decision.order).await? {
         return Err(AppError::Conflict {
             code: "concurrent_update",
             message: "取引の状態が同時に更新されました。画面を更新してからもう一度お試しください。"
@@ -361,7 +396,7 @@ pub async fn act(
         let (view, ev) = messages::insert(
             &mut tx,
             &thread,
-            Some(&who.user_id),
+            actor_id,
             p.kind,
             &p.body,
             &p.attachment_ids,
@@ -371,8 +406,7 @@ pub async fn act(
         events.extend(ev);
         message = Some(view);
     }
-    events
-        .extend(apply_effects(&mut tx, &thread, &decision, actor, Some(&who.user_id), now).await?);
+    events.extend(apply_effects(&mut tx, &thread, decision, actor, actor_id, now).await?);
     tx.commit().await?;
     if !decision.unchanged {
         events.extend(order_events(&decision.order, now));
@@ -381,10 +415,7 @@ pub async fn act(
     if decision.order.state.is_terminal() && !order.state.is_terminal() {
         crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
     }
-    Ok(Acted {
-        order: decision.order,
-        message,
-    })
+    Ok(message)
 }
 
 /// Checks a talk-room text (length, then the contact guard in `context`) and makes the post of

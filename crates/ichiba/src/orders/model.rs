@@ -85,6 +85,15 @@ impl Actor {
     }
 }
 
+impl From<Side> for Actor {
+    fn from(side: Side) -> Actor {
+        match side {
+            Side::Buyer => Actor::Buyer,
+            Side::Seller => Actor::Seller,
+        }
+    }
+}
+
 /// One of the two parties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -398,20 +407,21 @@ impl TimerKind {
         }
     }
 
+    /// Every kind.
+    pub const ALL: [TimerKind; 8] = [
+        TimerKind::FirstReplyReminder,
+        TimerKind::FirstReplyDeadline,
+        TimerKind::DuePassed,
+        TimerKind::AcceptReminder,
+        TimerKind::AcceptDeadline,
+        TimerKind::RoomCapReminder,
+        TimerKind::RoomCap,
+        TimerKind::CancelRequestExpiry,
+    ];
+
     /// Parses stored text.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            TimerKind::FirstReplyReminder,
-            TimerKind::FirstReplyDeadline,
-            TimerKind::DuePassed,
-            TimerKind::AcceptReminder,
-            TimerKind::AcceptDeadline,
-            TimerKind::RoomCapReminder,
-            TimerKind::RoomCap,
-            TimerKind::CancelRequestExpiry,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        TimerKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -535,6 +545,32 @@ impl Decision {
 
     pub(super) fn notice(&mut self, to: Side, kind: NoticeKind) {
         self.notices.push(Notice { to, kind });
+    }
+}
+
+impl DealError {
+    /// 403: this actor may never do this.
+    pub fn not_allowed(code: &'static str, message: &str) -> DealError {
+        DealError::NotAllowed {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 409: not possible in the order's current state.
+    pub fn conflict(code: &'static str, message: &str) -> DealError {
+        DealError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 422: values that break a rule.
+    pub fn invalid(code: &'static str, message: &str) -> DealError {
+        DealError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 }
 

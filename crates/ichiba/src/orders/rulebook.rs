@@ -144,11 +144,7 @@ pub fn available(order: &Order, actor: Actor, now: Millis) -> Allowed {
 
 /// [`available`] for a party of the order.
 pub fn available_to(order: &Order, side: Side, now: Millis) -> Allowed {
-    let actor = match side {
-        Side::Buyer => Actor::Buyer,
-        Side::Seller => Actor::Seller,
-    };
-    available(order, actor, now)
+    available(order, Actor::from(side), now)
 }
 
 #[cfg(test)]

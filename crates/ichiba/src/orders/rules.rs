@@ -13,43 +13,52 @@ use super::money::settlement;
 use super::texts::{Cancelling, Completion, NoticeKind, SystemMessage};
 use crate::clock::{DAY_MS, HOUR_MS, Millis, to_rfc3339};
 
-fn not_allowed(code: &'static str, message: &str) -> DealError {
-    DealError::NotAllowed {
-        code,
-        message: message.into(),
-    }
-}
-
-fn conflict(code: &'static str, message: &str) -> DealError {
-    DealError::Conflict {
-        code,
-        message: message.into(),
-    }
-}
-
 fn closed() -> DealError {
-    conflict("order_closed", "この取引はすでに終了しています。")
+    DealError::conflict("order_closed", "この取引はすでに終了しています。")
 }
 
 fn not_delivered() -> DealError {
-    conflict("not_delivered", "まだ正式な納品がありません。")
+    DealError::conflict("not_delivered", "まだ正式な納品がありません。")
 }
 
 /// The side of a party command; `authorize` has already refused anyone else.
 fn side_of(role: Role) -> Result<Side, DealError> {
     match role {
         Role::Party(side) => Ok(side),
-        Role::Operator | Role::System => Err(not_allowed(
+        Role::Operator | Role::System => Err(DealError::not_allowed(
             "parties_only",
             "この操作は取引の当事者のみ行えます。",
         )),
     }
 }
 
-fn actor_of(side: Side) -> Actor {
-    match side {
-        Side::Buyer => Actor::Buyer,
-        Side::Seller => Actor::Seller,
+/// Who may act on an open cancel request.
+enum Answer {
+    /// Its filer (withdraw).
+    Withdraw,
+    /// The other party (accept or reject).
+    Reply,
+}
+
+/// The open cancel request, if `role` may act on it as `answer` says.
+fn open_request(order: &Order, role: Role, answer: Answer) -> Result<CancelRequest, DealError> {
+    let side = side_of(role)?;
+    let Some(req) = order.pending_cancel.clone() else {
+        return Err(DealError::conflict(
+            "no_cancel_request",
+            "回答できるキャンセルリクエストはありません。",
+        ));
+    };
+    match answer {
+        Answer::Withdraw if req.by != side => Err(DealError::not_allowed(
+            "not_requester",
+            "取り下げられるのはリクエストを出した方のみです。",
+        )),
+        Answer::Reply if req.by == side => Err(DealError::not_allowed(
+            "requester_cannot_answer",
+            "ご自身のリクエストには回答できません。",
+        )),
+        Answer::Withdraw | Answer::Reply => Ok(req),
     }
 }
 
@@ -84,7 +93,7 @@ pub(super) fn apply(
             }
         }
         (S::Completed | S::Cancelled, C::PostMessage) => {
-            return Err(conflict(
+            return Err(DealError::conflict(
                 "talk_room_closed",
                 "取引が終了したトークルームには投稿できません。",
             ));
@@ -93,19 +102,19 @@ pub(super) fn apply(
         // ---- Due date -----------------------------------------------------------------------
         (S::PendingFirstReply | S::InProgress | S::Delivered, C::SetDueDate { due_at }) => {
             if *due_at <= now {
-                return Err(DealError::Invalid {
-                    code: "due_date_in_past",
-                    message: "お届け予定日は現在より後の日時を指定してください。".into(),
-                });
+                return Err(DealError::invalid(
+                    "due_date_in_past",
+                    "お届け予定日は現在より後の日時を指定してください。",
+                ));
             }
             if *due_at > order.room_cap_at() {
-                return Err(DealError::Invalid {
-                    code: "due_date_too_late",
-                    message: format!(
+                return Err(DealError::invalid(
+                    "due_date_too_late",
+                    &format!(
                         "お届け予定日は購入から{}日以内で指定してください。",
                         order.policy.room_max_days
                     ),
-                });
+                ));
             }
             d.order.due_at = *due_at;
             // The old due date's timer would only find the date moved: replace it.
@@ -151,7 +160,7 @@ pub(super) fn apply(
             );
         }
         (S::Delivered, C::Deliver) => {
-            return Err(conflict(
+            return Err(DealError::conflict(
                 "already_delivered",
                 "すでに正式な納品済みです。購入者の回答をお待ちください。",
             ));
@@ -164,7 +173,7 @@ pub(super) fn apply(
         (S::Completed | S::Cancelled, C::Accept) => return Err(closed()),
         (S::Delivered, C::SendBack) => {
             if order.send_backs_used >= order.policy.send_backs_allowed {
-                return Err(conflict(
+                return Err(DealError::conflict(
                     "send_back_limit_reached",
                     "差し戻しはこの取引ではもう行えません（1回まで）。承諾するか、運営にご相談ください。",
                 ));
@@ -195,20 +204,20 @@ pub(super) fn apply(
         ) => {
             let side = side_of(role)?;
             if order.pending_cancel.is_some() {
-                return Err(conflict(
+                return Err(DealError::conflict(
                     "cancel_request_pending",
                     "すでにキャンセルリクエストが出ています。",
                 ));
             }
             if !reason.may_be_filed_by(side) {
-                return Err(DealError::Invalid {
-                    code: "invalid_reason",
-                    message: format!(
+                return Err(DealError::invalid(
+                    "invalid_reason",
+                    &format!(
                         "この理由（{}）は{}からは選べません。",
                         reason.label(),
                         side.label()
                     ),
-                });
+                ));
             }
             if side == Side::Buyer {
                 let silent_since = order
@@ -217,7 +226,7 @@ pub(super) fn apply(
                 let silent_long = silent_since
                     .is_some_and(|b| now - b >= order.policy.buyer_cancel_silence_days * DAY_MS);
                 if !(silent_long || order.is_overdue(now)) {
-                    return Err(conflict(
+                    return Err(DealError::conflict(
                         "cancel_not_allowed_yet",
                         &format!(
                             "購入者からのキャンセルリクエストは、最後のメッセージから出品者の返信が{}日以上ない場合か、お届け予定日を過ぎた場合に行えます。",
@@ -252,54 +261,32 @@ pub(super) fn apply(
                 },
             );
         }
-        (
-            S::PendingFirstReply | S::InProgress | S::Delivered,
-            C::AcceptCancel | C::RejectCancel | C::WithdrawCancel,
-        ) => {
-            let side = side_of(role)?;
-            let Some(req) = order.pending_cancel.clone() else {
-                return Err(conflict(
-                    "no_cancel_request",
-                    "回答できるキャンセルリクエストはありません。",
-                ));
-            };
-            let own = req.by == side;
-            match command {
-                C::WithdrawCancel if !own => {
-                    return Err(not_allowed(
-                        "not_requester",
-                        "取り下げられるのはリクエストを出した方のみです。",
-                    ));
-                }
-                C::AcceptCancel | C::RejectCancel if own => {
-                    return Err(not_allowed(
-                        "requester_cannot_answer",
-                        "ご自身のリクエストには回答できません。",
-                    ));
-                }
-                C::WithdrawCancel => {
-                    d.order.pending_cancel = None;
-                    d.clear_timers = vec![TimerKind::CancelRequestExpiry];
-                    d.history
-                        .push(("cancel_withdrawn", json!({"request_id": req.id})));
-                    d.system_message = Some(SystemMessage::CancelWithdrawn);
-                }
-                C::RejectCancel => {
-                    d.order.pending_cancel = None;
-                    d.clear_timers = vec![TimerKind::CancelRequestExpiry];
-                    d.history
-                        .push(("cancel_rejected", json!({"request_id": req.id})));
-                    d.system_message = Some(SystemMessage::CancelRejected);
-                    d.notice(req.by, NoticeKind::CancelRejected);
-                }
-                _ => cancel(
-                    &mut d,
-                    now,
-                    req.reason,
-                    actor_of(req.by),
-                    Cancelling::RequestAccepted(req.reason),
-                ),
-            }
+        (S::PendingFirstReply | S::InProgress | S::Delivered, C::WithdrawCancel) => {
+            let req = open_request(order, role, Answer::Withdraw)?;
+            d.order.pending_cancel = None;
+            d.clear_timers = vec![TimerKind::CancelRequestExpiry];
+            d.history
+                .push(("cancel_withdrawn", json!({"request_id": req.id})));
+            d.system_message = Some(SystemMessage::CancelWithdrawn);
+        }
+        (S::PendingFirstReply | S::InProgress | S::Delivered, C::RejectCancel) => {
+            let req = open_request(order, role, Answer::Reply)?;
+            d.order.pending_cancel = None;
+            d.clear_timers = vec![TimerKind::CancelRequestExpiry];
+            d.history
+                .push(("cancel_rejected", json!({"request_id": req.id})));
+            d.system_message = Some(SystemMessage::CancelRejected);
+            d.notice(req.by, NoticeKind::CancelRejected);
+        }
+        (S::PendingFirstReply | S::InProgress | S::Delivered, C::AcceptCancel) => {
+            let req = open_request(order, role, Answer::Reply)?;
+            cancel(
+                &mut d,
+                now,
+                req.reason,
+                Actor::from(req.by),
+                Cancelling::RequestAccepted(req.reason),
+            );
         }
         (
             S::Completed | S::Cancelled,
@@ -324,13 +311,13 @@ pub(super) fn apply(
         ) => {
             let s = *seller_amount_yen;
             if !(0..=order.subtotal_yen()).contains(&s) {
-                return Err(DealError::Invalid {
-                    code: "invalid_split",
-                    message: format!(
+                return Err(DealError::invalid(
+                    "invalid_split",
+                    &format!(
                         "出品者への支払額は0円から{}円の範囲で指定してください。",
                         order.subtotal_yen()
                     ),
-                });
+                ));
             }
             let plan = settlement(order, s);
             let o = &mut d.order;
@@ -426,7 +413,7 @@ pub(super) fn apply(
                     &mut d,
                     now,
                     reason,
-                    actor_of(req.by),
+                    Actor::from(req.by),
                     Cancelling::RequestExpired(reason),
                 );
             }

@@ -5,10 +5,9 @@
 //! in the transition's own transaction.
 
 use super::model::{Actor, Command, TimerKind};
-use super::{apply_effects, model, order_events, store};
+use super::{model, store};
 use crate::clock::Millis;
 use crate::error::AppError;
-use crate::messages;
 use crate::state::AppState;
 
 /// How long a claimed timer is reserved for its worker.
@@ -109,23 +108,6 @@ pub async fn fire_timer(
     if decision.unchanged && decision.notices.is_empty() {
         return Ok(false);
     }
-    let thread = messages::store::thread_of_order(&mut tx, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !decision.unchanged && !store::update_order(&mut tx, &order, &decision.order).await? {
-        return Err(AppError::Conflict {
-            code: "concurrent_update",
-            message: "concurrent update".into(),
-        });
-    }
-    let mut events = apply_effects(&mut tx, &thread, &decision, Actor::System, None, now).await?;
-    tx.commit().await?;
-    if !decision.unchanged {
-        events.extend(order_events(&decision.order, now));
-    }
-    state.hub.publish(events);
-    if decision.order.state.is_terminal() && !order.state.is_terminal() {
-        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
-    }
+    super::commit_decision(state, tx, &order, &decision, Actor::System, None, None, now).await?;
     Ok(true)
 }

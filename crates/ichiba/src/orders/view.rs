@@ -3,7 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::model::{Actor, CancelReason, CancelRequest, Fault, Order, OrderState, Side};
+use super::model::{Actor, CancelReason, CancelRequest, Fault, Order, OrderState};
 use super::policy::percent;
 use super::rulebook::{Action, available};
 use crate::auth::Identity;
@@ -141,18 +141,16 @@ impl OrderView {
     /// who is not a party sees the operator's actions.
     pub fn for_user(o: &Order, who: &Identity, now: Millis) -> Self {
         let viewer = match o.side_of(&who.user_id) {
-            Some(Side::Buyer) => Actor::Buyer,
-            Some(Side::Seller) => Actor::Seller,
-            None if who.is_operator => Actor::Operator,
-            // Not someone who can act on it: nothing is offered.
-            None => Actor::System,
+            Some(side) => Some(Actor::from(side)),
+            None if who.is_operator => Some(Actor::Operator),
+            None => None,
         };
         Self::new(o, viewer, now)
     }
 
-    /// The order as `viewer` sees it at `now`.
-    pub fn new(o: &Order, viewer: Actor, now: Millis) -> Self {
-        let allowed = available(o, viewer, now);
+    /// The order as `viewer` sees it at `now`; `None` is someone who may act on nothing.
+    pub fn new(o: &Order, viewer: Option<Actor>, now: Millis) -> Self {
+        let allowed = viewer.map(|a| available(o, a, now)).unwrap_or_default();
         OrderView {
             id: o.id.clone(),
             listing_id: o.listing_id.clone(),

@@ -34,28 +34,8 @@ const BUYER: &str = "buyer-1";
 const SELLER: &str = "seller-1";
 const ORDER: &str = "order-1";
 
-const ALL_TIMERS: [TimerKind; 8] = [
-    TimerKind::FirstReplyReminder,
-    TimerKind::FirstReplyDeadline,
-    TimerKind::DuePassed,
-    TimerKind::AcceptReminder,
-    TimerKind::AcceptDeadline,
-    TimerKind::RoomCapReminder,
-    TimerKind::RoomCap,
-    TimerKind::CancelRequestExpiry,
-];
-
-const ALL_REASONS: [CancelReason; 9] = [
-    CancelReason::DuplicatePurchase,
-    CancelReason::SwitchService,
-    CancelReason::BuyerUnreachable,
-    CancelReason::BuyerReason,
-    CancelReason::SellerReason,
-    CancelReason::ScheduleMismatch,
-    CancelReason::SellerUnresponsive,
-    CancelReason::NoFirstReply,
-    CancelReason::Operator,
-];
+const ALL_TIMERS: [TimerKind; 8] = TimerKind::ALL;
+const ALL_REASONS: [CancelReason; 9] = CancelReason::ALL;
 
 fn code_of(e: &DealError) -> &'static str {
     match e {
