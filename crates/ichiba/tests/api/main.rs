@@ -8,6 +8,7 @@ mod accounts;
 mod console;
 mod deal;
 mod edge;
+mod effects;
 mod guard;
 mod inbox;
 mod listings;
