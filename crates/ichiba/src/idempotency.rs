@@ -37,26 +37,35 @@ pub fn from_headers(
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 200);
-    let Some(key) = key else {
-        return Err(AppError::BadRequest {
+    match value.to_str().ok().map(str::trim).filter(|k| fits(k)) {
+        Some(key) => Ok(Some(IdempotencyKey::new(
+            user_id,
+            scope,
+            key.to_string(),
+            request,
+        ))),
+        None => Err(AppError::BadRequest {
             code: "invalid_idempotency_key",
             message: "Idempotency-Key は1〜200文字の英数字で指定してください。".into(),
-        });
-    };
-    Ok(Some(IdempotencyKey {
-        user_id: user_id.to_string(),
-        scope,
-        key: key.to_string(),
-        request_hash: hex::encode(Sha256::digest(request.to_string().as_bytes())),
-    }))
+        }),
+    }
+}
+
+/// 1–200 bytes (a header value is already visible ASCII).
+fn fits(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 200
 }
 
 impl IdempotencyKey {
+    fn new(user_id: &str, scope: &'static str, key: String, request: &serde_json::Value) -> Self {
+        IdempotencyKey {
+            user_id: user_id.to_string(),
+            scope,
+            key,
+            request_hash: hex::encode(Sha256::digest(request.to_string().as_bytes())),
+        }
+    }
+
     /// The key of a web form: a one-time value rendered into the form, so a second click or a
     /// resubmitted page repeats nothing. `None` for a missing or malformed value.
     pub fn for_form(
@@ -66,14 +75,9 @@ impl IdempotencyKey {
         request: &serde_json::Value,
     ) -> Option<IdempotencyKey> {
         let key = key.trim();
-        (!key.is_empty() && key.len() <= 200 && key.bytes().all(|b| b.is_ascii_graphic())).then(
-            || IdempotencyKey {
-                user_id: user_id.to_string(),
-                scope,
-                key: format!("form:{key}"),
-                request_hash: hex::encode(Sha256::digest(request.to_string().as_bytes())),
-            },
-        )
+        // Prefixed, so a form's key can never collide with a key an API client chose.
+        (fits(key) && key.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| IdempotencyKey::new(user_id, scope, format!("form:{key}"), request))
     }
 }
 
@@ -179,4 +183,59 @@ pub async fn commit<T: Serialize + DeserializeOwned>(
     }
     tx.commit().await?;
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use serde_json::json;
+
+    fn headers(key: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "idempotency-key",
+            HeaderValue::from_str(key).expect("header"),
+        );
+        h
+    }
+
+    #[test]
+    fn a_header_key_of_one_to_200_characters_is_taken_and_anything_else_is_a_400() {
+        let body = json!({"amount_yen": 5000});
+        let k = from_headers(&headers(" order 1 "), "u", "payouts", &body)
+            .expect("valid")
+            .expect("a key");
+        assert_eq!((k.key.as_str(), k.scope), ("order 1", "payouts"));
+        assert!(
+            from_headers(&HeaderMap::new(), "u", "payouts", &body)
+                .expect("no header")
+                .is_none()
+        );
+        for bad in ["   ", &"x".repeat(201)] {
+            let e = from_headers(&headers(bad), "u", "payouts", &body).expect_err("refused");
+            assert!(
+                matches!(
+                    e,
+                    AppError::BadRequest {
+                        code: "invalid_idempotency_key",
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_form_key_is_kept_apart_from_api_keys_and_the_body_decides_the_hash() {
+        let a = IdempotencyKey::for_form("u", "orders", "abc", &json!({"x": 1})).expect("key");
+        let b = IdempotencyKey::for_form("u", "orders", "abc", &json!({"x": 2})).expect("key");
+        assert_eq!(a.key, "form:abc");
+        assert_ne!(a.request_hash, b.request_hash);
+        let same = IdempotencyKey::for_form("u", "orders", " abc ", &json!({"x": 1})).expect("key");
+        assert_eq!(a.request_hash, same.request_hash);
+        assert!(IdempotencyKey::for_form("u", "orders", "a b", &json!({})).is_none());
+        assert!(IdempotencyKey::for_form("u", "orders", "", &json!({})).is_none());
+    }
 }
