@@ -527,3 +527,30 @@ async fn popularity_decays_as_sales_age_through_the_daily_refresh() {
     let later = score(&token).await;
     assert!(later < fresh, "{fresh} → {later}");
 }
+
+#[tokio::test]
+async fn a_reply_is_checked_and_screened_before_anything_is_stored() {
+    let app = TestApp::spawn().await;
+    let (seller, buyer, id) = app.deal(5000).await;
+    complete(&app, &seller, &buyer, &id).await;
+    let mine = review(&app, &buyer, &id, 5).await;
+    review(&app, &seller, &id, 5).await;
+    let rid = mine.body["id"].as_str().expect("review id");
+    let path = format!("/api/v1/reviews/{rid}/reply");
+    let send = |body: String| {
+        let path = path.clone();
+        let token = seller.token.clone();
+        let app = &app;
+        async move { app.post(&path, Some(&token), json!({"body": body})).await }
+    };
+    let empty = send("   ".into()).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{empty:?}");
+    assert_eq!(empty.body["error"]["details"]["fields"][0]["field"], "body");
+    let long = send("あ".repeat(1001)).await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY, "{long:?}");
+    let blocked = send("続きはLINEで。IDは ichiba_seller です".into()).await;
+    assert_eq!(blocked.code(), "off_platform_contact", "{blocked:?}");
+    // Nothing was stored: the one reply is still free.
+    let ok = send("ありがとうございました。".into()).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
+}
