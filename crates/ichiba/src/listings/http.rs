@@ -11,7 +11,6 @@ use super::{CATEGORIES, ListQuery, ListingPage, ListingView, RawListing, Sort, S
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::guard;
 use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
@@ -89,25 +88,6 @@ pub struct StatusView {
     pub status: super::ListingStatus,
 }
 
-/// Listing edits need an unrestricted account, and every text passes the contact guard.
-async fn screen(state: &AppState, user_id: &str, body: &RawListing) -> Result<(), AppError> {
-    guard::ensure_allowed(state, user_id, guard::Activity::ListingEdit).await?;
-    let mut fields: Vec<(String, &str)> = vec![];
-    if let Some(t) = &body.title {
-        fields.push(("title".into(), t));
-    }
-    if let Some(d) = &body.description {
-        fields.push(("description".into(), d));
-    }
-    for (i, o) in body.options.iter().flatten().enumerate() {
-        if let Some(t) = &o.title {
-            fields.push((format!("options[{i}].title"), t));
-        }
-    }
-    let refs: Vec<(&str, &str)> = fields.iter().map(|(f, t)| (f.as_str(), *t)).collect();
-    guard::screen(state, Some(user_id), &guard::Context::Listing, &refs).await
-}
-
 /// The fixed category set.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "listings",
     responses((status = 200, body = CategoryList)))]
@@ -132,11 +112,7 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<RawListing>,
 ) -> Result<(StatusCode, Json<ListingView>), AppError> {
-    screen(&state, &user.user_id, &body).await?;
-    let now = state.clock.now_ms();
-    let created = super::create(&state.db, now, &user.user_id, &body).await?;
-    crate::reputation::refresh_seller(&state.db, &user.user_id, now).await?;
-    let view = super::get_for(&state.db, &created.id, Some(&user.user_id)).await?;
+    let view = super::create(&state, &user.user_id, &body).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -187,12 +163,8 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RawListing>,
 ) -> Result<Json<ListingView>, AppError> {
-    screen(&state, &user.user_id, &body).await?;
-    let now = state.clock.now_ms();
-    super::update(&state.db, now, &user.user_id, &id, &body).await?;
-    crate::reputation::refresh_seller(&state.db, &user.user_id, now).await?;
     Ok(Json(
-        super::get_for(&state.db, &id, Some(&user.user_id)).await?,
+        super::update(&state, &user.user_id, &id, &body).await?,
     ))
 }
 

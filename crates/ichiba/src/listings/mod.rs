@@ -17,6 +17,7 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
 
 /// What can go wrong with listings.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,10 @@ pub enum ListingError {
     /// The listing changed concurrently; retry.
     #[error("listing changed concurrently")]
     Conflict,
+    /// The contact guard refused a text (422 `off_platform_contact`) or the seller may not edit
+    /// listings now (429); the guard's own answer, passed through unchanged.
+    #[error("refused by the contact guard")]
+    Guard(AppError),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -44,6 +49,7 @@ impl From<ListingError> for AppError {
                 code: "concurrent_update",
                 message: "同時に更新されました。もう一度お試しください。".into(),
             },
+            ListingError::Guard(e) => e,
             ListingError::Db(e) => AppError::internal(e),
         }
     }
@@ -147,31 +153,64 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-/// Creates a listing for `seller_id`.
+/// Listing edits need an unrestricted account, and every text passes the contact guard before
+/// anything is stored.
+async fn screen(state: &AppState, seller_id: &str, raw: &RawListing) -> Result<(), ListingError> {
+    crate::guard::ensure_allowed(state, seller_id, crate::guard::Activity::ListingEdit)
+        .await
+        .map_err(ListingError::Guard)?;
+    let mut fields: Vec<(String, &str)> = vec![];
+    if let Some(t) = &raw.title {
+        fields.push(("title".into(), t));
+    }
+    if let Some(d) = &raw.description {
+        fields.push(("description".into(), d));
+    }
+    for (i, o) in raw.options.iter().flatten().enumerate() {
+        if let Some(t) = &o.title {
+            fields.push((format!("options[{i}].title"), t));
+        }
+    }
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(f, t)| (f.as_str(), *t)).collect();
+    crate::guard::screen(
+        state,
+        Some(seller_id),
+        &crate::guard::Context::Listing,
+        &refs,
+    )
+    .await
+    .map_err(ListingError::Guard)
+}
+
+/// Creates a listing for `seller_id` (screened first), refreshes the seller's scores, and returns
+/// the listing as its seller sees it.
 pub async fn create(
-    db: &Db,
-    now: Millis,
+    state: &AppState,
     seller_id: &str,
     raw: &RawListing,
 ) -> Result<ListingView, ListingError> {
+    screen(state, seller_id, raw).await?;
     let draft = model::parse_listing(raw).map_err(ListingError::Invalid)?;
+    let now = state.clock.now_ms();
     let id = new_id();
-    let mut tx = db.begin().await?;
+    let mut tx = state.db.begin().await?;
     store::insert_listing(&mut tx, &id, seller_id, &draft, now).await?;
     tx.commit().await?;
-    get_for(db, &id, Some(seller_id)).await
+    crate::reputation::refresh_seller(&state.db, seller_id, now).await?;
+    get_for(&state.db, &id, Some(seller_id)).await
 }
 
-/// Applies a partial update: present fields replace the stored ones (options as a whole), then
-/// the result is validated like a new listing.
+/// Applies a partial update (screened first): present fields replace the stored ones (options as
+/// a whole), then the result is validated like a new listing; the seller's scores are refreshed.
 pub async fn update(
-    db: &Db,
-    now: Millis,
+    state: &AppState,
     seller_id: &str,
     id: &str,
     patch: &RawListing,
 ) -> Result<ListingView, ListingError> {
-    let mut tx = db.begin().await?;
+    screen(state, seller_id, patch).await?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
     let row = owned(&mut tx, id, seller_id).await?;
     let options = store::options_of(&mut tx, std::slice::from_ref(&row.id)).await?;
     let merged = RawListing {
@@ -198,7 +237,8 @@ pub async fn update(
         return Err(ListingError::NotFound);
     }
     tx.commit().await?;
-    get_for(db, id, Some(seller_id)).await
+    crate::reputation::refresh_seller(&state.db, seller_id, now).await?;
+    get_for(&state.db, id, Some(seller_id)).await
 }
 
 /// Pauses, resumes or deletes the seller's own listing.
