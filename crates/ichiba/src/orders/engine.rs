@@ -5,7 +5,7 @@
 //! timers to set and to clear, typed notices and a typed system message (worded in
 //! [`super::texts`]) and history entries — which the store applies with a compare-and-set on the
 //! order's version. What a side may do *now* is the dry run of this function
-//! ([`super::rulebook`]), so screens never re-derive a rule.
+//! ([`super::actions`]), so screens never re-derive a rule.
 
 use serde_json::json;
 

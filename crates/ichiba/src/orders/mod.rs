@@ -3,6 +3,7 @@
 //! order, resolve the caller's role, call the pure [`model::decide`], apply the decision with a
 //! compare-and-set on the order's version, commit, then publish events.
 
+pub mod actions;
 mod engine;
 pub mod http;
 pub mod model;
@@ -10,7 +11,6 @@ mod money;
 pub mod policy;
 #[cfg(test)]
 mod props;
-pub mod rulebook;
 mod rules;
 pub mod store;
 pub mod texts;

@@ -3,9 +3,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::actions::{Action, available};
 use super::model::{Actor, CancelReason, CancelRequest, Fault, Order, OrderState};
 use super::policy::percent;
-use super::rulebook::{Action, available};
 use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::clock::to_rfc3339;

@@ -2,7 +2,7 @@
 //! a person can meet (waiting for the first reply, in progress, the buyer's cancel window, overdue,
 //! delivered, sent back, delivered again, an open cancel request, completed, cancelled); at each
 //! one, for the buyer and the seller, the engine's answer (`allowed_actions` and
-//! `allowed_cancel_reasons` of the order JSON, from `rulebook::available`) is compared with the
+//! `allowed_cancel_reasons` of the order JSON, from `orders::actions::available`) is compared with the
 //! forms the web page renders. A page that offers a refused action or hides an allowed one fails.
 
 use reqwest::StatusCode;

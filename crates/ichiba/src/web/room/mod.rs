@@ -22,8 +22,8 @@ use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_oth
 use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::error::AppError;
+use crate::orders::actions::Action;
 use crate::orders::model::{CancelReason, Side};
-use crate::orders::rulebook::Action;
 use crate::orders::{self, Order};
 use crate::state::AppState;
 
@@ -69,12 +69,12 @@ struct RoomActions {
 }
 
 /// What `side` (`None` for a viewer who is not a party) may do with `order` at `now`: the
-/// engine's own answer (`orders::rulebook::available_to`, a dry run of its rules), so the room
+/// engine's own answer (`orders::actions::available_to`, a dry run of its rules), so the room
 /// never offers what the engine would refuse nor hides what it allows. Reviews have their own
 /// rule (`reviews::model::may_review`).
 fn room_actions(order: &Order, side: Option<Side>, now: Millis) -> RoomActions {
     let allowed = side
-        .map(|s| crate::orders::rulebook::available_to(order, s, now))
+        .map(|s| crate::orders::actions::available_to(order, s, now))
         .unwrap_or_default();
     let can = |a: Action| allowed.can(a);
     RoomActions {
