@@ -1,6 +1,7 @@
-//! The rule book asked as a question: what may this side do to this order now? The answer is the dry
-//! run of [`decide`] for every command a person can give, so a screen or an API client that shows
-//! a button asks here and can never disagree with what the engine will do when it is pressed.
+//! The rule book asked as a question: what may this side do to this order now? The answer is the
+//! dry run of [`decide`] for every command a person can give, so a screen or an API client that
+//! shows a button asks here and can never disagree with what the engine will do when it is
+//! pressed.
 
 use serde::Serialize;
 
