@@ -1,6 +1,7 @@
-//! The direct-message pages over HTTP: what the thread list of `/messages` (and the API's thread
-//! list) shows of each thread, read in one query, and that reading a conversation clears its
-//! unread count.
+//! The direct-message pages over HTTP: what the thread list of `/messages` and the API's thread
+//! list show of each thread (the other member, the last message and its attachments, the unread
+//! count, the most recent thread first) and that reading a conversation clears its count. How
+//! many statements the list runs is not measured here (`statements.rs` measures 取引管理).
 
 use reqwest::StatusCode;
 use serde_json::json;
