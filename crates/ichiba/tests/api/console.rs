@@ -45,20 +45,13 @@ async fn world(app: &TestApp) -> World {
     ichiba::reputation::refresh_seller(&app.state.db, &seller.id, app.state.clock.now_ms())
         .await
         .expect("refresh");
-    let order = app
-        .post(
-            "/api/v1/orders",
-            Some(&buyer.token),
-            json!({"listing_id": listing_id}),
-        )
-        .await;
-    assert_eq!(order.status, StatusCode::CREATED, "{order:?}");
+    let order_id = app.purchase(&buyer, &listing_id).await;
     World {
         seller,
         buyer,
         op,
         listing_id,
-        order_id: order.body["id"].as_str().expect("order id").to_string(),
+        order_id,
     }
 }
 

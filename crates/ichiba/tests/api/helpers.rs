@@ -252,16 +252,23 @@ impl TestApp {
         let seller = self.user("seller").await;
         let buyer = self.user("buyer").await;
         let listing = self.listing(&seller, price).await;
+        let id = self
+            .purchase(&buyer, listing["id"].as_str().expect("listing id"))
+            .await;
+        (seller, buyer, id)
+    }
+
+    /// `buyer` purchases the listing (no options, no points); the new order's id.
+    pub async fn purchase(&self, buyer: &TestUser, listing_id: &str) -> String {
         let r = self
             .post(
                 "/api/v1/orders",
                 Some(&buyer.token),
-                json!({"listing_id": listing["id"]}),
+                json!({"listing_id": listing_id}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-        let id = r.body["id"].as_str().expect("order id").to_string();
-        (seller, buyer, id)
+        r.body["id"].as_str().expect("order id").to_string()
     }
 
     /// The order as the user sees it.
@@ -361,6 +368,13 @@ pub async fn get(app: &TestApp, path: &str, session: Option<&str>) -> Page {
         .await
         .expect("request");
     page(r).await
+}
+
+/// The HTML of a page `user` is logged in to see; the page must answer 200.
+pub async fn html_of(app: &TestApp, path: &str, user: &TestUser) -> String {
+    let page = get(app, path, Some(&user.token)).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
+    page.html
 }
 
 /// Posts a form to the web app (the caller adds the `csrf` field).

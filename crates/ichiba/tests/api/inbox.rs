@@ -1,32 +1,16 @@
-//! The direct-message and notification pages over HTTP: what the thread list shows of each
-//! thread, read from one query on both backends.
+//! The direct-message pages over HTTP: what the thread list of `/messages` and the API's thread
+//! list show of each thread (the other member, the last message and its attachments, the unread
+//! count, the most recent thread first) and that reading a conversation clears its count. How
+//! many statements the list runs is not measured here (`statements.rs` measures 取引管理).
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestUser};
-
-/// A valid CSRF token (43 URL-safe characters), sent as the cookie.
-const CSRF: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
-
-/// The HTML of a page as `user` sees it.
-async fn page(app: &TestApp, path: &str, user: &TestUser) -> String {
-    let r = reqwest::Client::new()
-        .get(app.url(path))
-        .header(
-            "cookie",
-            format!("ichiba_csrf={CSRF}; ichiba_session={}", user.token),
-        )
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    r.text().await.expect("body")
-}
+use crate::helpers::{TestApp, TestUser, html_of};
 
 /// The live thread list of the `/messages` page.
 async fn thread_list(app: &TestApp, user: &TestUser) -> String {
-    let html = page(app, "/messages", user).await;
+    let html = html_of(app, "/messages", user).await;
     let start = html.find("id=\"threads-live\"").expect("the live list");
     let end = html[start..]
         .find("</ul>")
@@ -105,7 +89,7 @@ async fn the_thread_list_shows_each_partner_the_last_message_and_the_unread_coun
     assert_eq!(items[0]["unread"], 0);
 
     // Reading the conversation clears its count.
-    let html = page(&app, &format!("/messages/{with_buyer}"), &seller).await;
+    let html = html_of(&app, &format!("/messages/{with_buyer}"), &seller).await;
     assert!(html.contains("見積もり"));
     let html = thread_list(&app, &seller).await;
     assert!(!html.contains("未読"), "{html}");

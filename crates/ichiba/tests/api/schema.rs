@@ -171,6 +171,31 @@ struct Table {
     indexes: BTreeMap<String, Index>,
 }
 
+impl Table {
+    /// Records an index by its origin in the catalogue, spelled as SQLite spells it: `pk` the
+    /// primary key (recorded on its columns instead), `u` a `UNIQUE` constraint (recorded by its
+    /// columns), anything else a `CREATE INDEX` (recorded by name).
+    fn add_index(&mut self, name: String, origin: &str, index: Index) {
+        match origin {
+            "pk" => {}
+            "u" => {
+                self.unique_constraints.insert(index.columns);
+            }
+            _ => {
+                self.indexes.insert(name, index);
+            }
+        }
+    }
+}
+
+/// An index's key columns as read from the catalogue (an expression has no column name).
+fn key_columns(columns: Vec<(Option<String>,)>) -> Vec<String> {
+    columns
+        .into_iter()
+        .map(|(c,)| c.unwrap_or_else(|| "<expression>".to_string()))
+        .collect()
+}
+
 /// One backend's schema, normalised (see the module comment).
 #[derive(Debug, Clone, Default)]
 struct Schema {
@@ -360,27 +385,13 @@ async fn read_sqlite(pool: &AnyPool) -> Schema {
                     .fetch_all(pool)
                     .await
                     .expect("sqlite index columns");
-            let columns: Vec<String> = columns
-                .into_iter()
-                .map(|(c,)| c.unwrap_or_else(|| "<expression>".to_string()))
-                .collect();
-            match origin.as_str() {
-                "pk" => {}
-                "u" => {
-                    table.unique_constraints.insert(columns);
-                }
-                _ => {
-                    table.indexes.insert(
-                        index,
-                        Index {
-                            columns,
-                            included: Vec::new(),
-                            unique: unique != 0,
-                            partial: partial != 0,
-                        },
-                    );
-                }
-            }
+            let def = Index {
+                columns: key_columns(columns),
+                included: Vec::new(),
+                unique: unique != 0,
+                partial: partial != 0,
+            };
+            table.add_index(index, &origin, def);
         }
         schema.tables.insert(name, table);
     }
@@ -430,13 +441,15 @@ async fn read_postgres(pool: &AnyPool) -> Schema {
                 not_null: nullable == "NO",
             });
         }
-        // origin as on SQLite: `p` the primary key, `u` a UNIQUE constraint, `c` CREATE INDEX.
+        // origin as SQLite spells it: `pk` the primary key, `u` a UNIQUE constraint, `c` CREATE
+        // INDEX.
         let indexes: Vec<(String, i64, i64, i64, String)> = sqlx::query_as(
             "SELECT ic.relname::text, \
                     (CASE WHEN i.indisunique THEN 1 ELSE 0 END)::int8, \
                     (CASE WHEN i.indpred IS NOT NULL THEN 1 ELSE 0 END)::int8, \
                     i.indnkeyatts::int8, \
-                    COALESCE((SELECT c.contype::text FROM pg_constraint c \
+                    COALESCE((SELECT CASE c.contype WHEN 'p' THEN 'pk' ELSE 'u' END \
+                              FROM pg_constraint c \
                               WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid \
                               AND c.contype IN ('p', 'u')), 'c') \
              FROM pg_index i \
@@ -449,7 +462,7 @@ async fn read_postgres(pool: &AnyPool) -> Schema {
         .fetch_all(pool)
         .await
         .expect("postgres indexes");
-        for (index, unique, partial, key_columns, origin) in indexes {
+        for (index, unique, partial, key_count, origin) in indexes {
             let columns: Vec<(Option<String>,)> = sqlx::query_as(
                 "SELECT a.attname::text FROM pg_index i \
                  JOIN pg_class ic ON ic.oid = i.indexrelid \
@@ -462,31 +475,18 @@ async fn read_postgres(pool: &AnyPool) -> Schema {
             .fetch_all(pool)
             .await
             .expect("postgres index columns");
-            let mut columns: Vec<String> = columns
-                .into_iter()
-                .map(|(c,)| c.unwrap_or_else(|| "<expression>".to_string()))
-                .collect();
-            let split = usize::try_from(key_columns)
+            let mut columns = key_columns(columns);
+            let split = usize::try_from(key_count)
                 .expect("key column count")
                 .min(columns.len());
             let included = columns.split_off(split);
-            match origin.as_str() {
-                "p" => {}
-                "u" => {
-                    table.unique_constraints.insert(columns);
-                }
-                _ => {
-                    table.indexes.insert(
-                        index,
-                        Index {
-                            columns,
-                            included,
-                            unique: unique != 0,
-                            partial: partial != 0,
-                        },
-                    );
-                }
-            }
+            let def = Index {
+                columns,
+                included,
+                unique: unique != 0,
+                partial: partial != 0,
+            };
+            table.add_index(index, &origin, def);
         }
         schema.tables.insert(name, table);
     }
@@ -656,7 +656,7 @@ fn a_difference_off_the_allow_list_is_new_and_an_entry_without_its_difference_is
 
 #[test]
 fn both_backends_type_names_fall_into_the_portable_classes() {
-    for (declared, class) in [
+    let sqlite = [
         ("BIGINT", TypeClass::Integer),
         ("SMALLINT", TypeClass::Integer),
         ("TEXT", TypeClass::Text),
@@ -664,24 +664,24 @@ fn both_backends_type_names_fall_into_the_portable_classes() {
         ("BLOB", TypeClass::Blob),
         ("", TypeClass::Blob),
         ("DOUBLE PRECISION", TypeClass::Real),
-    ] {
-        assert_eq!(TypeClass::of_sqlite(declared), class, "{declared}");
-    }
-    assert_eq!(
-        TypeClass::of_sqlite("BOOLEAN"),
-        TypeClass::Other("numeric affinity (BOOLEAN)".to_string())
-    );
-    for (data_type, class) in [
+        (
+            "BOOLEAN",
+            TypeClass::Other("numeric affinity (BOOLEAN)".to_string()),
+        ),
+    ];
+    let postgres = [
         ("bigint", TypeClass::Integer),
         ("smallint", TypeClass::Integer),
         ("text", TypeClass::Text),
         ("bytea", TypeClass::Blob),
         ("double precision", TypeClass::Real),
-    ] {
-        assert_eq!(TypeClass::of_postgres(data_type), class, "{data_type}");
-    }
-    assert_eq!(
-        TypeClass::of_postgres("boolean"),
-        TypeClass::Other("boolean".to_string())
-    );
+        ("boolean", TypeClass::Other("boolean".to_string())),
+    ];
+    let check = |class_of: fn(&str) -> TypeClass, cases: &[(&str, TypeClass)]| {
+        for (name, class) in cases {
+            assert_eq!(class_of(name), *class, "{name}");
+        }
+    };
+    check(TypeClass::of_sqlite, &sqlite);
+    check(TypeClass::of_postgres, &postgres);
 }

@@ -396,8 +396,9 @@ async fn assert_counts_in_step(db: &Db) {
 
 #[tokio::test]
 async fn the_migration_counts_the_bigrams_of_existing_listings() {
-    // A database from before the bigram index (0006) and its counts (0007), with listings; the
-    // app's start-up migrates the rest.
+    // Listings written before the bigram index (0006) and its counts (0007): 0006 is run here and
+    // fills the bigrams of the listings that exist, the app's start-up runs 0007, which counts
+    // them.
     let app = TestApp::spawn_prepared(
         |_| {},
         async |db: &Db| {

@@ -1,8 +1,11 @@
-//! How many SQL statements a web page runs. sqlx emits one tracing event (target `sqlx::query`,
-//! at DEBUG, or WARN when slow) per statement it executes; a layer installed once for the whole
-//! binary collects them under the request span tower-http's `TraceLayer` opens, keyed by that
-//! span's URI. Each measured request carries a unique `probe` in its query string, so the tests
-//! running beside it in this binary cannot disturb the count.
+//! 取引管理 (`/orders`) read in one query: the page runs as many SQL statements for thirty orders
+//! as for one, and each row still shows the other party and the unread messages of its talk room.
+//!
+//! Counting: sqlx emits one tracing event (target `sqlx::query`, at DEBUG, or WARN when slow) per
+//! statement it executes; a layer installed once for the whole binary collects them under the
+//! request span tower-http's `TraceLayer` opens, keyed by that span's URI. Each measured request
+//! carries a unique `probe` parameter in its query string and only such requests are collected, so
+//! the tests running beside it in this binary neither disturb the count nor fill the tally.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -17,9 +20,12 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{TestApp, TestUser, html_of};
 
-/// The statements of finished requests, by URI, and a wake-up for whoever waits on one.
+/// The query parameter that marks a measured request.
+const PROBE: &str = "probe=";
+
+/// The statements of finished measured requests, by URI, and a wake-up for whoever waits on one.
 #[derive(Default)]
 struct Tally {
     finished: Mutex<HashMap<String, Vec<String>>>,
@@ -58,7 +64,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for CollectStatements {
         }
         let mut uri = FieldText("uri", None);
         attrs.record(&mut uri);
-        if let (Some(uri), Some(span)) = (uri.1, ctx.span(id)) {
+        let Some(uri) = uri.1.filter(|u| u.contains(PROBE)) else {
+            return;
+        };
+        if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(Probe {
                 uri,
                 statements: Mutex::new(Vec::new()),
@@ -125,8 +134,8 @@ fn tally() -> &'static Arc<Tally> {
 async fn statements_of(app: &TestApp, user: &TestUser, path: &str) -> Vec<String> {
     let tally = tally();
     let joint = if path.contains('?') { '&' } else { '?' };
-    let uri = format!("{path}{joint}probe={}", ichiba::db::new_id());
-    let html = page(app, user, &uri).await;
+    let uri = format!("{path}{joint}{PROBE}{}", ichiba::db::new_id());
+    let html = html_of(app, &uri, user).await;
     assert!(html.contains("取引管理"), "{uri}: {html}");
     let finished = async {
         loop {
@@ -142,30 +151,11 @@ async fn statements_of(app: &TestApp, user: &TestUser, path: &str) -> Vec<String
         .expect("the request span closes")
 }
 
-/// A web page as `user` sees it in the browser.
-async fn page(app: &TestApp, user: &TestUser, path: &str) -> String {
-    let r = reqwest::Client::new()
-        .get(app.url(path))
-        .header("cookie", format!("ichiba_session={}", user.token))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::OK, "{path}");
-    r.text().await.expect("body")
-}
-
 /// `buyer` buys the listing of `order_id` once more; the new order's id.
 async fn buy_again(app: &TestApp, buyer: &TestUser, order_id: &str) -> String {
-    let listing = app.order(buyer, order_id).await["listing_id"].clone();
-    let r = app
-        .post(
-            "/api/v1/orders",
-            Some(&buyer.token),
-            json!({"listing_id": listing}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
-    r.body["id"].as_str().expect("order id").to_string()
+    let order = app.order(buyer, order_id).await;
+    let listing = order["listing_id"].as_str().expect("listing id");
+    app.purchase(buyer, listing).await
 }
 
 /// The `<li>` of `order_id` in a 取引管理 page.
@@ -183,7 +173,8 @@ fn row_of<'a>(html: &'a str, order_id: &str) -> &'a str {
 async fn the_orders_page_runs_as_many_statements_for_thirty_orders_as_for_one() {
     let app = TestApp::spawn().await;
     let (seller, buyer, first) = app.deal(5000).await;
-    // The first requests open the pool's connections.
+    // Not measured: the first requests do what the app does once (a connection's PRAGMAs are
+    // left out of every count, wherever the pool opens it).
     statements_of(&app, &buyer, "/orders").await;
     statements_of(&app, &seller, "/orders?role=seller").await;
     let one_as_buyer = statements_of(&app, &buyer, "/orders").await;
@@ -209,8 +200,11 @@ async fn the_orders_page_runs_as_many_statements_for_thirty_orders_as_for_one() 
     );
     // And the page does list all thirty, to both parties.
     let rows = |html: String| html.matches("class=\"order-row\"").count();
-    assert_eq!(rows(page(&app, &buyer, "/orders").await), 30);
-    assert_eq!(rows(page(&app, &seller, "/orders?role=seller").await), 30);
+    assert_eq!(rows(html_of(&app, "/orders", &buyer).await), 30);
+    assert_eq!(
+        rows(html_of(&app, "/orders?role=seller", &seller).await),
+        30
+    );
 }
 
 #[tokio::test]
@@ -225,7 +219,7 @@ async fn the_orders_page_shows_the_other_party_and_the_unread_messages_of_each_o
             .and_then(|s| s.split('件').next())
             .map_or(0, |n| n.parse::<i64>().expect("a count"))
     };
-    let before = page(&app, &buyer, "/orders").await;
+    let before = html_of(&app, "/orders", &buyer).await;
     // Two messages from the seller in the first talk room, none in the second.
     for body in ["ご購入ありがとうございます。", "さっそく始めます。"] {
         let r = app
@@ -237,7 +231,7 @@ async fn the_orders_page_shows_the_other_party_and_the_unread_messages_of_each_o
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
     }
-    let buyer_page = page(&app, &buyer, "/orders").await;
+    let buyer_page = html_of(&app, "/orders", &buyer).await;
     assert_eq!(
         unread_of(&buyer_page, &first),
         unread_of(&before, &first) + 2
@@ -245,12 +239,12 @@ async fn the_orders_page_shows_the_other_party_and_the_unread_messages_of_each_o
     assert_eq!(unread_of(&buyer_page, &second), unread_of(&before, &second));
     assert!(row_of(&buyer_page, &first).contains("seller ・ "));
     // The seller wrote them: nothing new for the seller, and the buyer is the other party.
-    let seller_page = page(&app, &seller, "/orders?role=seller").await;
+    let seller_page = html_of(&app, "/orders?role=seller", &seller).await;
     assert!(row_of(&seller_page, &first).contains("buyer ・ "));
     assert!(row_of(&seller_page, &second).contains("buyer ・ "));
     assert!(!row_of(&seller_page, &first).contains("未読メッセージ"));
     // Opening the talk room reads it: the buyer's count is gone.
-    page(&app, &buyer, &format!("/orders/{first}")).await;
-    let after = page(&app, &buyer, "/orders").await;
+    html_of(&app, &format!("/orders/{first}"), &buyer).await;
+    let after = html_of(&app, "/orders", &buyer).await;
     assert_eq!(unread_of(&after, &first), 0, "{}", row_of(&after, &first));
 }
