@@ -1,21 +1,10 @@
-//! View pieces shared by the pages of the deal (and the inbox and console): the Japanese status
-//! of an order, the clock that matters for it now, file sizes, and the text of a blocked post with
-//! the findings marked.
+//! View pieces shared by several screens (取引管理, the talk room, direct messages, the operator
+//! console): the clock that matters for an order now, file sizes, and the text of a blocked post
+//! with the findings marked. How single values are written in Japanese is in `format`.
 
 use super::format::{hours_left, jst_date};
 use crate::clock::Millis;
 use crate::orders::{Order, OrderState};
-
-/// The Japanese status of an order and its CSS class.
-pub fn status_label(state: OrderState) -> (&'static str, &'static str) {
-    match state {
-        OrderState::PendingFirstReply => ("開始待ち", "waiting"),
-        OrderState::InProgress => ("進行中", "progress"),
-        OrderState::Delivered => ("納品確認中", "delivered"),
-        OrderState::Completed => ("完了", "done"),
-        OrderState::Cancelled => ("キャンセル", "cancelled"),
-    }
-}
 
 /// The clock that matters for an order now (empty when there is none to show).
 pub fn clock_of(o: &Order, now: Millis) -> String {

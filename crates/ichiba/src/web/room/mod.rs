@@ -16,8 +16,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::format::{jst_date, jst_datetime, jst_rfc3339, remaining, yen};
-use super::view::{Blocked, clock_of, segments, size_label, status_label};
+use super::format::{jst_date, jst_datetime, jst_rfc3339, order_status, remaining, yen};
+use super::view::{Blocked, clock_of, segments, size_label};
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
 use crate::auth::Identity;
 use crate::clock::Millis;
@@ -251,7 +251,7 @@ async fn room_live(
         })
         .collect();
     let actions = room_actions(&order, side, now);
-    let (status, status_class) = status_label(order.state);
+    let (status, status_class) = order_status(order.state);
     let cancel_open = order.pending_cancel.as_ref().map(|r| CancelInfo {
         by_me: actions.cancel_by_me,
         reason: r.reason.label().to_string(),
