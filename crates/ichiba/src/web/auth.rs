@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::session::{CsrfForm, FORM_INVALID, clear_session, set_session};
+use super::session::{CsrfForm, FORM_INVALID, NoFields, clear_session, set_session};
 use super::{Layout, PageResult, Viewer, render, render_status, see_other};
 use crate::accounts::{self, LoginPolicy, Registration};
 use crate::error::AppError;
@@ -236,13 +236,10 @@ async fn login(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Empty {}
-
 async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     if let Some(token) = &viewer.token {
         accounts::logout(&state.db, token).await?;

@@ -9,15 +9,16 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::auth::Errors;
 use super::format::{jst_datetime, jst_rfc3339, lines, url_encode};
 use super::session::CsrfForm;
-use super::view::{Blocked, segments};
-use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use super::view::{APPEALED, Blocked, whole_thread};
+use super::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 use crate::auth::Identity;
 use crate::clock::to_rfc3339;
 use crate::error::AppError;
@@ -33,9 +34,6 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}", get(thread).post(send_in_thread))
         .route("/messages/{id}/appeal", post(appeal_thread))
 }
-
-/// What the flash says after an appeal (the same promise as the talk room's).
-const APPEALED: &str = "運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。";
 
 /// What the flash says after a message was sent.
 const SENT: &str = "メッセージを送信しました。";
@@ -158,23 +156,16 @@ struct Refusal {
 
 /// The composer's view of a refused send; `None` when the error is a page of its own (404, 5xx).
 fn refusal(e: &AppError, text: &str) -> Option<Refusal> {
-    if !e.status().is_client_error() || e.status() == StatusCode::NOT_FOUND {
+    if !shown_on_form(e) {
         return None;
     }
-    Some(match e {
-        AppError::Rule {
-            code: "off_platform_contact",
-            message,
-            details,
-        } => Refusal {
-            blocked: Some(Blocked {
-                message: message.clone(),
-                segments: segments(text, details),
-                text: text.to_string(),
-                context: "direct_message".into(),
-            }),
+    if let Some(blocked) = Blocked::from_error(e, text, "direct_message") {
+        return Some(Refusal {
+            blocked: Some(blocked),
             ..Refusal::default()
-        },
+        });
+    }
+    Some(match e {
         AppError::Restricted { until_at } if !until_at.is_empty() => Refusal {
             error: Some(format!(
                 "外部誘導と判断される投稿が続いたため、{}までメッセージの送信を制限しています。取引中のトークルームは引き続きご利用いただけます。",
@@ -345,17 +336,7 @@ async fn conversation(
     thread_id: &str,
 ) -> Result<(ThreadLive, DirectThreadView), WebError> {
     let (row, view) = messages::direct_thread_for(&state.db, &me.user_id, thread_id).await?;
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    // A conversation is read whole (pages of 100, capped for safety).
-    for _ in 0..50 {
-        let page = messages::page(&state.db, &row, &me.user_id, cursor.as_deref()).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = whole_thread(&state.db, &row, &me.user_id).await?;
     let my_name = viewer.name.clone().unwrap_or_default();
     let who = Members {
         me: &me.user_id,

@@ -199,6 +199,12 @@ impl IntoResponse for WebError {
 /// The result of a page handler.
 pub type PageResult = Result<Response, WebError>;
 
+/// Whether a service's refusal is shown on the form that was posted (any 4xx but 404) rather
+/// than as an error page of its own (404, 5xx).
+pub fn shown_on_form(e: &AppError) -> bool {
+    e.status().is_client_error() && !matches!(e, AppError::NotFound)
+}
+
 /// Renders a template as a 200 page.
 pub fn render(t: &impl Template) -> PageResult {
     Ok(Html(t.render()?).into_response())

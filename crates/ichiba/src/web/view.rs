@@ -1,9 +1,13 @@
 //! View pieces shared by several screens (取引管理, the talk room, direct messages, the operator
-//! console): the clock that matters for an order now, file sizes, and the text of a blocked post
-//! with the findings marked. How single values are written in Japanese is in `format`.
+//! console): the clock that matters for an order now, file sizes, a thread read whole, and the
+//! text of a blocked post with the findings marked. How single values are written in Japanese is
+//! in `format`.
 
 use super::format::{hours_left, jst_date};
 use crate::clock::Millis;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::messages::{MessageView, ThreadRow};
 use crate::orders::{Order, OrderState};
 
 /// The clock that matters for an order now (empty when there is none to show).
@@ -44,6 +48,34 @@ pub fn size_label(bytes: i64) -> String {
     }
 }
 
+/// Pages of a thread a screen reads at most (of 100 messages each), so that one runaway thread
+/// cannot hold a page forever.
+const THREAD_PAGES: usize = 50;
+
+/// Every message of `thread` as `reader` sees it, oldest first; reading marks them read (see
+/// `messages::page`). The talk room and a direct conversation show their thread whole.
+pub async fn whole_thread(
+    db: &Db,
+    thread: &ThreadRow,
+    reader: &str,
+) -> Result<Vec<MessageView>, AppError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..THREAD_PAGES {
+        let page = crate::messages::page(db, thread, reader, cursor.as_deref()).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+/// What the flash says after an appeal against a block, in the talk room and in direct messages
+/// alike.
+pub const APPEALED: &str = "運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。";
+
 /// A piece of the blocked text, marked when a finding covers it.
 pub struct Segment {
     pub text: String,
@@ -55,7 +87,28 @@ pub struct Blocked {
     pub message: String,
     pub segments: Vec<Segment>,
     pub text: String,
+    /// Where it was written (a `guard::Context` kind), posted back with an appeal.
     pub context: String,
+}
+
+impl Blocked {
+    /// The contact guard's block of `text` (the `off_platform_contact` refusal), with the
+    /// findings marked; `None` for any other error.
+    pub fn from_error(e: &AppError, text: &str, context: &str) -> Option<Blocked> {
+        match e {
+            AppError::Rule {
+                code: "off_platform_contact",
+                message,
+                details,
+            } => Some(Blocked {
+                message: message.clone(),
+                segments: segments(text, details),
+                text: text.to_string(),
+                context: context.to_string(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Splits `text` at the findings' character spans (`details.findings[].start/end`).

@@ -6,13 +6,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::{error_text, operator, shown_on_form};
+use super::{error_text, operator};
 use crate::appeals::store::AppealQueueRow;
 use crate::state::AppState;
 use crate::web::format::{jst_datetime, url_encode};
 use crate::web::session::CsrfForm;
 use crate::web::view::{Segment, segments};
-use crate::web::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::web::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 
 /// Where a blocked text was written, in words, with a link for the operator.
 struct ContextInfo {

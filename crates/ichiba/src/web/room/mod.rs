@@ -1,7 +1,7 @@
 //! The talk room of an order in the browser: the page, its live fragment (status, clock,
 //! messages, the actions of the moment) and the composer's delivery checkbox, plus what every
-//! command of the room shares: [`room_actions`] (which buttons and forms to show) and the way
-//! back to the room after a command, or the room again with the reason it was refused.
+//! command of the room shares: [`room_actions`] (which buttons and forms to show) and [`Answer`]
+//! (back to the room after a command, or the room again with the reason it was refused).
 //!
 //! The commands live beside this file: `actions` (承諾, 差し戻し, due date, cancel requests,
 //! appeals) and `composer` (messages, attachments, the formal delivery).
@@ -12,13 +12,14 @@ mod composer;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::format::{jst_date, jst_datetime, jst_rfc3339, order_status, remaining, yen};
-use super::view::{Blocked, clock_of, segments, size_label};
-use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use super::view::{Blocked, clock_of, size_label, whole_thread};
+use super::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::error::AppError;
@@ -192,18 +193,7 @@ async fn room_live(
     let (order, thread) = orders::talk_room(state, me, order_id).await?;
     let now = state.clock.now_ms();
     let side = order.side_of(&me.user_id);
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    // A talk room is read whole (pages of 100, capped for safety).
-    for _ in 0..50 {
-        let page =
-            crate::messages::page(&state.db, &thread, &me.user_id, cursor.as_deref()).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = whole_thread(&state.db, &thread, &me.user_id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let name_of = |id: &str, buyer: &str, seller: &str| -> String {
         if id == order.buyer_id {
@@ -382,77 +372,74 @@ async fn room(
 
 // ---------------------------------------------------------------- after a command
 
-/// Re-renders the talk room after a refused post, keeping the text in the composer.
-async fn refused(
-    state: &AppState,
-    viewer: &Viewer,
-    me: &Identity,
-    order_id: &str,
-    text: &str,
-    e: AppError,
-    context: &str,
-) -> PageResult {
-    if !e.status().is_client_error() || e.status() == StatusCode::NOT_FOUND {
-        return Err(e.into());
+/// How a command posted from the talk room of `order_id` is answered: back to the room with a
+/// flash, or the room again with the reason the command was refused.
+struct Answer<'a> {
+    state: &'a AppState,
+    viewer: &'a Viewer,
+    me: &'a Identity,
+    order_id: &'a str,
+}
+
+impl<'a> Answer<'a> {
+    /// The answer to a command of `me` on the order `order_id`.
+    fn new(
+        state: &'a AppState,
+        viewer: &'a Viewer,
+        me: &'a Identity,
+        order_id: &'a str,
+    ) -> Answer<'a> {
+        Answer {
+            state,
+            viewer,
+            me,
+            order_id,
+        }
     }
-    let status = e.status();
-    let (blocked, error) = match &e {
-        AppError::Rule {
-            code: "off_platform_contact",
-            message,
-            details,
-        } => (
-            Some(Blocked {
-                message: message.clone(),
-                segments: segments(text, details),
-                text: text.to_string(),
-                context: context.to_string(),
-            }),
-            None,
-        ),
-        other => (None, Some(other.message())),
-    };
-    let page = room_page(
-        state,
-        viewer,
-        me,
-        order_id,
-        text.to_string(),
-        blocked,
-        error,
-    )
-    .await?;
-    render_status(status, &page)
-}
 
-/// [`done`] for a command that carries no text of its own.
-async fn back<T>(
-    state: &AppState,
-    viewer: &Viewer,
-    me: &Identity,
-    id: &str,
-    result: Result<T, AppError>,
-    flash: &str,
-) -> PageResult {
-    done(state, viewer, me, id, result, flash, "", "order_message").await
-}
+    /// [`Answer::keeping`] for a command that carries no text of its own.
+    async fn after<T>(&self, result: Result<T, AppError>, flash: &str) -> PageResult {
+        self.keeping(result, flash, "", "order_message").await
+    }
 
-/// After a command on the order: back to the talk room with `flash`, or the room again with the
-/// reason it was refused (and `text` kept in the composer).
-#[allow(clippy::too_many_arguments)]
-async fn done<T>(
-    state: &AppState,
-    viewer: &Viewer,
-    me: &Identity,
-    id: &str,
-    result: Result<T, AppError>,
-    flash: &str,
-    text: &str,
-    context: &str,
-) -> PageResult {
-    match result {
-        Ok(_) => Ok(see_other(&format!("/orders/{id}"), Some(flash))),
-        Err(e) => refused(state, viewer, me, id, text, e, context).await,
+    /// Back to the talk room with `flash`, or the room again with the reason the command was
+    /// refused and `text` kept in the composer (`context`: where it was written, for an appeal).
+    async fn keeping<T>(
+        &self,
+        result: Result<T, AppError>,
+        flash: &str,
+        text: &str,
+        context: &str,
+    ) -> PageResult {
+        match result {
+            Ok(_) => Ok(see_other(
+                &format!("/orders/{}", self.order_id),
+                Some(flash),
+            )),
+            Err(e) => self.refused(text, e, context).await,
+        }
+    }
+
+    /// Re-renders the talk room after a refused command, keeping `text` in the composer; an
+    /// error that is no form's (404, 5xx) is its own page.
+    async fn refused(&self, text: &str, e: AppError, context: &str) -> PageResult {
+        if !shown_on_form(&e) {
+            return Err(e.into());
+        }
+        let status = e.status();
+        let blocked = Blocked::from_error(&e, text, context);
+        let error = blocked.is_none().then(|| e.message());
+        let page = room_page(
+            self.state,
+            self.viewer,
+            self.me,
+            self.order_id,
+            text.to_string(),
+            blocked,
+            error,
+        )
+        .await?;
+        render_status(status, &page)
     }
 }
 
