@@ -111,19 +111,34 @@ impl Blocked {
     }
 }
 
-/// Splits `text` at the findings' character spans (`details.findings[].start/end`).
+/// Splits `text` at the findings' character spans as the guard's refusal details carry them
+/// (`details.findings[].start/end`).
 pub fn segments(text: &str, details: &serde_json::Value) -> Vec<Segment> {
+    let spans = details["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["start"].as_u64().unwrap_or(0) as usize,
+                f["end"].as_u64().unwrap_or(0) as usize,
+            )
+        });
+    marked(text, spans)
+}
+
+/// Splits `text` at character spans (`start` inclusive, `end` exclusive), marking what they cover.
+pub fn marked(text: &str, spans: impl IntoIterator<Item = (usize, usize)>) -> Vec<Segment> {
     let chars: Vec<char> = text.chars().collect();
-    let mut marked = vec![false; chars.len()];
-    for f in details["findings"].as_array().into_iter().flatten() {
-        let start = f["start"].as_u64().unwrap_or(0) as usize;
-        let end = (f["end"].as_u64().unwrap_or(0) as usize).min(chars.len());
-        for m in marked.iter_mut().take(end).skip(start) {
+    let mut covered = vec![false; chars.len()];
+    for (start, end) in spans {
+        let end = end.min(chars.len());
+        for m in covered.iter_mut().take(end).skip(start) {
             *m = true;
         }
     }
     let mut out: Vec<Segment> = Vec::new();
-    for (c, m) in chars.into_iter().zip(marked) {
+    for (c, m) in chars.into_iter().zip(covered) {
         match out.last_mut() {
             Some(s) if s.mark == m => s.text.push(c),
             _ => out.push(Segment {
