@@ -23,6 +23,8 @@ use super::{
 use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::error::AppError;
+use crate::messages::MessageView;
+use crate::orders::http::HistoryEntry;
 use crate::orders::model::{CancelReason, Side};
 use crate::orders::rulebook::Action;
 use crate::orders::{self, Order};
@@ -183,35 +185,94 @@ struct RoomParams {
     template: String,
 }
 
-/// The live part of the room, the order and the other party's name.
-async fn room_live(
+/// The display names of an order's buyer and seller.
+struct Parties {
+    buyer: String,
+    seller: String,
+}
+
+impl Parties {
+    /// Who wrote a message of the talk room: a party by name, else the operators.
+    fn author(&self, order: &Order, author_id: &str) -> String {
+        if author_id == order.buyer_id {
+            self.buyer.clone()
+        } else if author_id == order.seller_id {
+            self.seller.clone()
+        } else {
+            "運営".to_string()
+        }
+    }
+}
+
+/// A message of the talk room as shown to `me` (one `<p>` a line, as the body was written).
+fn message_item(m: &MessageView, me: &str, order: &Order, parties: &Parties) -> MessageItem {
+    MessageItem {
+        mine: m.author_id.as_deref() == Some(me),
+        kind: m.kind.clone(),
+        author: m
+            .author_id
+            .as_deref()
+            .map(|a| parties.author(order, a))
+            .unwrap_or_else(|| "お知らせ".into()),
+        lines: m.body.split('\n').map(str::to_string).collect(),
+        time: jst_rfc3339(&m.created_at),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| AttachmentItem {
+                id: a.id.clone(),
+                filename: a.filename.clone(),
+                size: size_label(a.size_bytes),
+            })
+            .collect(),
+    }
+}
+
+/// A change of the due date from the order's history, in words (`None` for other entries).
+fn due_change(h: &HistoryEntry) -> Option<String> {
+    if h.kind != "due_date_changed" {
+        return None;
+    }
+    let date = |k: &str| {
+        h.detail[k]
+            .as_str()
+            .and_then(crate::clock::parse_rfc3339)
+            .map(jst_date)
+            .unwrap_or_default()
+    };
+    Some(format!(
+        "{}：{} → {}",
+        jst_rfc3339(&h.at),
+        date("from_at"),
+        date("to_at")
+    ))
+}
+
+/// The talk room as the viewer sees it now: its live part, the order, the other party's name and
+/// what the viewer may do (one answer of the rule book for the whole page).
+struct RoomNow {
+    live: RoomLive,
+    order: Order,
+    other: String,
+    actions: RoomActions,
+}
+
+/// The talk room of `order_id` for `me` now (404 for anyone who may not see it).
+async fn room_now(
     state: &AppState,
     viewer: &Viewer,
     me: &Identity,
     order_id: &str,
-) -> Result<(RoomLive, Order, String), WebError> {
+) -> Result<RoomNow, WebError> {
     let (order, thread) = orders::talk_room(state, me, order_id).await?;
     let now = state.clock.now_ms();
     let side = order.side_of(&me.user_id);
     let items = whole_thread(&state.db, &thread, &me.user_id).await?;
     let mut conn = state.db.pool().acquire().await?;
-    let name_of = |id: &str, buyer: &str, seller: &str| -> String {
-        if id == order.buyer_id {
-            buyer.to_string()
-        } else if id == order.seller_id {
-            seller.to_string()
-        } else {
-            "運営".to_string()
-        }
-    };
-    let buyer_name = crate::accounts::store::user_by_id(&mut conn, &order.buyer_id)
+    let (buyer, seller) = orders::store::party_names(&mut conn, order_id)
         .await?
-        .map(|u| u.display_name)
         .unwrap_or_default();
-    let seller_name = crate::accounts::store::user_by_id(&mut conn, &order.seller_id)
-        .await?
-        .map(|u| u.display_name)
-        .unwrap_or_default();
+    let parties = Parties { buyer, seller };
     let reviewed_by_me = crate::reviews::store::of_order(&mut conn, order_id)
         .await?
         .iter()
@@ -219,26 +280,7 @@ async fn room_live(
     drop(conn);
     let messages = items
         .iter()
-        .map(|m| MessageItem {
-            mine: m.author_id.as_deref() == Some(me.user_id.as_str()),
-            kind: m.kind.clone(),
-            author: m
-                .author_id
-                .as_deref()
-                .map(|a| name_of(a, &buyer_name, &seller_name))
-                .unwrap_or_else(|| "お知らせ".into()),
-            lines: m.body.split('\n').map(str::to_string).collect(),
-            time: jst_rfc3339(&m.created_at),
-            attachments: m
-                .attachments
-                .iter()
-                .map(|a| AttachmentItem {
-                    id: a.id.clone(),
-                    filename: a.filename.clone(),
-                    size: size_label(a.size_bytes),
-                })
-                .collect(),
-        })
+        .map(|m| message_item(m, &me.user_id, &order, &parties))
         .collect();
     let actions = room_actions(&order, side, now);
     let (status, status_class) = order_status(order.state);
@@ -255,27 +297,12 @@ async fn room_live(
     let due_changes = orders::history(state, me, order_id)
         .await?
         .iter()
-        .filter(|h| h.kind == "due_date_changed")
-        .map(|h| {
-            let date = |k: &str| {
-                h.detail[k]
-                    .as_str()
-                    .and_then(crate::clock::parse_rfc3339)
-                    .map(jst_date)
-                    .unwrap_or_default()
-            };
-            format!(
-                "{}：{} → {}",
-                jst_rfc3339(&h.at),
-                date("from_at"),
-                date("to_at")
-            )
-        })
+        .filter_map(due_change)
         .collect();
     let other = if side == Some(Side::Buyer) {
-        seller_name
+        parties.seller
     } else {
-        buyer_name
+        parties.buyer
     };
     let live = RoomLive {
         order_id: order.id.clone(),
@@ -301,7 +328,12 @@ async fn room_live(
         reviewed_by_me,
         due_changes,
     };
-    Ok((live, order, other))
+    Ok(RoomNow {
+        live,
+        order,
+        other,
+        actions,
+    })
 }
 
 async fn room_page(
@@ -313,10 +345,14 @@ async fn room_page(
     blocked: Option<Blocked>,
     error: Option<String>,
 ) -> Result<RoomPage, WebError> {
-    let (live, order, other) = room_live(state, viewer, me, order_id).await?;
-    let side = order.side_of(&me.user_id);
+    let RoomNow {
+        live,
+        order,
+        other,
+        actions,
+    } = room_now(state, viewer, me, order_id).await?;
     let mut templates = Vec::new();
-    if side.is_some() {
+    if order.side_of(&me.user_id).is_some() {
         for t in crate::templates::list(state, &me.user_id).await? {
             let r = crate::templates::render(state, me, order_id, &t.id).await?;
             templates.push(TemplateItem {
@@ -326,7 +362,6 @@ async fn room_page(
             });
         }
     }
-    let actions = room_actions(&order, side, state.clock.now_ms());
     Ok(RoomPage {
         layout: viewer.layout(format!("トークルーム：{}", order.title)),
         title: order.title.clone(),
@@ -349,7 +384,7 @@ async fn room(
 ) -> PageResult {
     let me = viewer.require()?.clone();
     if p.fragment == "1" {
-        let (live, _, _) = room_live(&state, &viewer, &me, &id).await?;
+        let live = room_now(&state, &viewer, &me, &id).await?.live;
         return render(&RoomFragment { live });
     }
     if p.fragment == "deliver" {
@@ -537,6 +572,59 @@ mod tests {
         }
         let seller = room_actions(&order(OrderState::InProgress), Some(Side::Seller), NOW);
         assert!(!seller.cancel_reasons.is_empty());
+    }
+
+    #[test]
+    fn talk_room_messages_are_named_by_party() {
+        let o = order(OrderState::InProgress);
+        let parties = Parties {
+            buyer: "買う人".into(),
+            seller: "売る人".into(),
+        };
+        let message = |author: Option<&str>| MessageView {
+            id: "m1".into(),
+            order_id: Some("o1".into()),
+            thread_id: "t1".into(),
+            author_id: author.map(str::to_string),
+            kind: "text".into(),
+            body: "一行目\n二行目".into(),
+            attachments: vec![],
+            created_at: "2026-11-23T15:00:00Z".into(),
+        };
+        let m = message_item(&message(Some("b")), "b", &o, &parties);
+        assert!(m.mine);
+        assert_eq!(m.author, "買う人");
+        assert_eq!(m.lines, vec!["一行目", "二行目"]);
+        assert_eq!(m.time, "2026年11月24日 00:00");
+        let m = message_item(&message(Some("s")), "b", &o, &parties);
+        assert!(!m.mine);
+        assert_eq!(m.author, "売る人");
+        assert_eq!(
+            message_item(&message(Some("op")), "b", &o, &parties).author,
+            "運営"
+        );
+        assert_eq!(
+            message_item(&message(None), "b", &o, &parties).author,
+            "お知らせ"
+        );
+    }
+
+    #[test]
+    fn due_date_changes_are_told_in_japan_time() {
+        let entry = |kind: &str| HistoryEntry {
+            at: "2026-11-23T15:00:00Z".into(),
+            actor: "seller".into(),
+            kind: kind.into(),
+            detail: serde_json::json!({
+                "from_at": "2026-11-30T14:59:00Z",
+                "to_at": "2026-12-07T14:59:00Z",
+            }),
+        };
+        assert_eq!(
+            due_change(&entry("due_date_changed")).as_deref(),
+            Some("2026年11月24日 00:00：2026年11月30日 → 2026年12月7日")
+        );
+        assert_eq!(due_change(&entry("cancel_requested")), None);
     }
 
     #[test]
