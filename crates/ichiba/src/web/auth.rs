@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::state::AppState;
 
+/// The routes of sign-up, login, logout and the profile.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/signup", get(signup_form).post(signup))

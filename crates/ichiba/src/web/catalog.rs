@@ -11,6 +11,7 @@ use super::{Layout, PageResult, Viewer, render};
 use crate::listings::{self, CATEGORIES, ListQuery, ListingView, Sort};
 use crate::state::AppState;
 
+/// The routes of the top page, search and the listing page.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(search))
