@@ -91,14 +91,47 @@ pub async fn file(
     Ok(appeal_view(state, row))
 }
 
-/// The operators' queue, optionally of one state (`pending`, `allowed`, `upheld`).
-pub async fn queue(state: &AppState, filter: Option<&str>) -> Result<Vec<AppealView>, AppError> {
+/// An appeal of the operators' queue: the appeal as shown (with the detector's findings) and the
+/// display name of the user who filed it.
+#[derive(Debug, Clone)]
+pub struct QueuedAppeal {
+    /// The appeal.
+    pub appeal: AppealView,
+    /// The appellant's display name (empty for an unknown user).
+    pub user_name: String,
+}
+
+/// The operators' queue with the appellants' names, in one query: the appeals of one state
+/// (`pending`, `allowed`, `upheld`; every state when `None` or empty), pending first then newest,
+/// at most 200.
+pub async fn queue_named(
+    state: &AppState,
+    filter: Option<&str>,
+) -> Result<Vec<QueuedAppeal>, AppError> {
     let mut conn = state.db.pool().acquire().await?;
-    Ok(store::appeals(&mut conn, filter)
+    Ok(store::appeal_queue(&mut conn, filter)
         .await?
         .into_iter()
-        .map(|r| appeal_view(state, r))
+        .map(|r| QueuedAppeal {
+            appeal: appeal_view(state, r.appeal),
+            user_name: r.user_name,
+        })
         .collect())
+}
+
+/// The operators' queue as the API lists it: [`queue_named`] without the names.
+pub async fn queue(state: &AppState, filter: Option<&str>) -> Result<Vec<AppealView>, AppError> {
+    Ok(queue_named(state, filter)
+        .await?
+        .into_iter()
+        .map(|q| q.appeal)
+        .collect())
+}
+
+/// How many appeals wait for an operator's decision.
+pub async fn pending_count(state: &AppState) -> Result<i64, AppError> {
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(store::count_appeals(&mut conn, "pending").await?)
 }
 
 /// An operator's decision on an appeal. `allow`: the strike is removed and a message is delivered

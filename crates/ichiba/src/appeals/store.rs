@@ -57,20 +57,6 @@ pub async fn insert_appeal(
     })
 }
 
-/// Appeals, pending first then newest.
-pub async fn appeals(
-    conn: &mut AnyConnection,
-    state: Option<&str>,
-) -> Result<Vec<AppealRow>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {APPEAL_COLUMNS} FROM guard_appeals WHERE ($1 = '' OR state = $1) \
-         ORDER BY CASE state WHEN 'pending' THEN 0 ELSE 1 END, created_at_ms DESC LIMIT 200"
-    )))
-    .bind(state.unwrap_or(""))
-    .fetch_all(conn)
-    .await
-}
-
 /// One appeal.
 pub async fn appeal(conn: &mut AnyConnection, id: &str) -> Result<Option<AppealRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -113,9 +99,8 @@ pub struct AppealQueueRow {
     pub user_name: String,
 }
 
-/// The operators' appeal queue in one query: the appeals in `state` (every state when `None`),
-/// pending first then newest, at most 200 — the same rows as [`appeals`] — each with its user's
-/// display name.
+/// The operators' appeal queue in one query: the appeals in `state` (every state when `None` or
+/// empty), pending first then newest, at most 200, each with its user's display name.
 pub async fn appeal_queue(
     conn: &mut AnyConnection,
     state: Option<&str>,
@@ -130,4 +115,12 @@ pub async fn appeal_queue(
     .bind(state.unwrap_or(""))
     .fetch_all(conn)
     .await
+}
+
+/// How many appeals are in `state` (`pending`: what waits for the operators).
+pub async fn count_appeals(conn: &mut AnyConnection, state: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM guard_appeals WHERE state = $1")
+        .bind(state)
+        .fetch_one(conn)
+        .await
 }

@@ -7,13 +7,14 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::session::{CsrfForm, FORM_INVALID, clear_session, set_session};
+use super::session::{CsrfForm, FORM_INVALID, NoFields, clear_session, set_session};
 use super::{Layout, PageResult, Viewer, render, render_status, see_other};
 use crate::accounts::{self, LoginPolicy, Registration};
 use crate::error::AppError;
 use crate::extract::ClientAddr;
 use crate::state::AppState;
 
+/// The routes of sign-up, login, logout and the profile.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/signup", get(signup_form).post(signup))
@@ -236,13 +237,10 @@ async fn login(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Empty {}
-
 async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     if let Some(token) = &viewer.token {
         accounts::logout(&state.db, token).await?;

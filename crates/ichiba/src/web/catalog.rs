@@ -6,11 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::format::{grouped, jst_date, rank_label, stars, url_encode, yen};
+use super::format::{grouped, jst_date, percent, rank_label, stars, url_encode, yen};
 use super::{Layout, PageResult, Viewer, render};
 use crate::listings::{self, CATEGORIES, ListQuery, ListingView, Sort};
 use crate::state::AppState;
 
+/// The routes of the top page, search and the listing page.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(search))
@@ -250,10 +251,6 @@ struct ListingPage {
     first_reply: String,
     reviews: Vec<ReviewItem>,
     is_own: bool,
-}
-
-fn percent(rate: Option<f64>) -> String {
-    rate.map_or_else(|| "—".into(), |r| format!("{:.0}%", r * 100.0))
 }
 
 async fn listing(

@@ -6,6 +6,13 @@
 //! so they work without JavaScript; `assets/app.js` adds live updates (SSE), previews and upload
 //! progress.
 //!
+//! One module per screen: `catalog` (top page, search, listing), `auth` (sign-up, login,
+//! profile), `purchase`, `orders_list` (取引管理), `room` (the talk room and its commands),
+//! `review`, `messages` (direct messages), `notifications`, `money` (売上, 振込口座),
+//! `dashboard` (the seller's) and `admin` (the operator console). Beside them: `live` (the event
+//! stream and downloads), `session` (cookies, CSRF, the viewer), `format` (single values in
+//! Japanese) and `view` (pieces several screens share).
+//!
 //! Security: the session is the same token as the API's bearer token, kept in an `HttpOnly`,
 //! `SameSite=Lax` cookie (`Secure` when the public URL is `https`). Every form carries a CSRF
 //! token that must equal the `ichiba_csrf` cookie (double submit) and, when the browser sends an
@@ -198,6 +205,12 @@ impl IntoResponse for WebError {
 
 /// The result of a page handler.
 pub type PageResult = Result<Response, WebError>;
+
+/// Whether a service's refusal is shown on the form that was posted (any 4xx but 404) rather
+/// than as an error page of its own (404, 5xx).
+pub fn shown_on_form(e: &AppError) -> bool {
+    e.status().is_client_error() && !matches!(e, AppError::NotFound)
+}
 
 /// Renders a template as a 200 page.
 pub fn render(t: &impl Template) -> PageResult {

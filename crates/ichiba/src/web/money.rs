@@ -18,6 +18,7 @@ use crate::payouts::bank::{self, BankAccountInput, BankCode, BranchCode};
 use crate::payouts::model::{PayoutPolicy, quote, scheduled_for};
 use crate::state::AppState;
 
+/// The routes of 売上 and 振込口座.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sales", get(sales))

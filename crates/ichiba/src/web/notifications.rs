@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::format::{jst_rfc3339, lines, url_encode};
-use super::session::CsrfForm;
+use super::session::{CsrfForm, NoFields};
 use super::{Layout, PageResult, Viewer, render, see_other};
 use crate::notifications::{self, NotificationView};
 use crate::state::AppState;
@@ -117,13 +117,10 @@ async fn notifications_count(viewer: Viewer) -> PageResult {
     Ok(Json(serde_json::json!({ "unread": unread })).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct Empty {}
-
 async fn read_all(
     State(state): State<AppState>,
     viewer: Viewer,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     notifications::mark_all_read(&state.db, &me.user_id, state.clock.now_ms()).await?;
@@ -137,7 +134,7 @@ async fn read_one(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     notifications::mark_read(&state.db, &me.user_id, &id, state.clock.now_ms()).await?;

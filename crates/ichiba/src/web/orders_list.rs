@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::format::yen;
-use super::view::{clock_of, status_label};
+use super::format::{order_status, yen};
+use super::view::clock_of;
 use super::{Layout, PageResult, Viewer, render};
 use crate::orders;
 use crate::state::AppState;
@@ -73,7 +73,7 @@ async fn orders(
     let rows = found
         .into_iter()
         .map(|r| {
-            let (status, status_class) = status_label(r.order.state);
+            let (status, status_class) = order_status(r.order.state);
             OrderRow {
                 clock: clock_of(&r.order, now),
                 total: yen(r.order.total_yen),

@@ -4,13 +4,14 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::format::yen;
 use super::session::CsrfForm;
-use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use super::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 use crate::auth::Identity;
 use crate::error::AppError;
 use crate::listings::ListingView;
@@ -197,7 +198,7 @@ async fn purchase(
                 ),
             ))
         }
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if shown_on_form(&e) => {
             let page = purchase_page(
                 &state,
                 &viewer,

@@ -4,14 +4,15 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::auth::Errors;
 use super::format::jst_datetime;
 use super::session::CsrfForm;
-use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use super::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 use crate::auth::Identity;
 use crate::error::AppError;
 use crate::orders::{self, model::Side};
@@ -116,7 +117,7 @@ async fn review(
             &format!("/orders/{id}"),
             Some("評価を送信しました。お互いの評価がそろうか、評価期間が終わると公開されます。"),
         )),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+        Err(e) if shown_on_form(&e) => {
             let mut page = review_page(&state, &viewer, &me, &id).await?;
             page.public_stars = stars_of(public_rating);
             page.private_stars = stars_of(private_rating);

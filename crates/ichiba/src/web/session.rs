@@ -297,6 +297,10 @@ struct CsrfField {
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);
 
+/// A form with nothing but its CSRF token (a button): `CsrfForm<NoFields>`.
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
 /// The answer to a form that failed the CSRF check (or could not be read).
 pub(super) fn form_rejected() -> WebError {
     WebError::App(AppError::Forbidden {

@@ -1,21 +1,14 @@
-//! View pieces shared by the pages of the deal (and the inbox and console): the Japanese status
-//! of an order, the clock that matters for it now, file sizes, and the text of a blocked post with
-//! the findings marked.
+//! View pieces shared by several screens (取引管理, the talk room, direct messages, the operator
+//! console): the clock that matters for an order now, file sizes, a thread read whole, and the
+//! text of a blocked post with the findings marked. How single values are written in Japanese is
+//! in `format`.
 
 use super::format::{hours_left, jst_date};
 use crate::clock::Millis;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::messages::{MessageView, ThreadRow};
 use crate::orders::{Order, OrderState};
-
-/// The Japanese status of an order and its CSS class.
-pub fn status_label(state: OrderState) -> (&'static str, &'static str) {
-    match state {
-        OrderState::PendingFirstReply => ("開始待ち", "waiting"),
-        OrderState::InProgress => ("進行中", "progress"),
-        OrderState::Delivered => ("納品確認中", "delivered"),
-        OrderState::Completed => ("完了", "done"),
-        OrderState::Cancelled => ("キャンセル", "cancelled"),
-    }
-}
 
 /// The clock that matters for an order now (empty when there is none to show).
 pub fn clock_of(o: &Order, now: Millis) -> String {
@@ -55,6 +48,34 @@ pub fn size_label(bytes: i64) -> String {
     }
 }
 
+/// Pages of a thread a screen reads at most (of 100 messages each), so that one runaway thread
+/// cannot hold a page forever.
+const THREAD_PAGES: usize = 50;
+
+/// Every message of `thread` as `reader` sees it, oldest first; reading marks them read (see
+/// `messages::page`). The talk room and a direct conversation show their thread whole.
+pub async fn whole_thread(
+    db: &Db,
+    thread: &ThreadRow,
+    reader: &str,
+) -> Result<Vec<MessageView>, AppError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..THREAD_PAGES {
+        let page = crate::messages::page(db, thread, reader, cursor.as_deref()).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+/// What the flash says after an appeal against a block, in the talk room and in direct messages
+/// alike.
+pub const APPEALED: &str = "運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。";
+
 /// A piece of the blocked text, marked when a finding covers it.
 pub struct Segment {
     pub text: String,
@@ -66,22 +87,58 @@ pub struct Blocked {
     pub message: String,
     pub segments: Vec<Segment>,
     pub text: String,
+    /// Where it was written (a `guard::Context` kind), posted back with an appeal.
     pub context: String,
 }
 
-/// Splits `text` at the findings' character spans (`details.findings[].start/end`).
+impl Blocked {
+    /// The contact guard's block of `text` (the `off_platform_contact` refusal), with the
+    /// findings marked; `None` for any other error.
+    pub fn from_error(e: &AppError, text: &str, context: &str) -> Option<Blocked> {
+        match e {
+            AppError::Rule {
+                code: "off_platform_contact",
+                message,
+                details,
+            } => Some(Blocked {
+                message: message.clone(),
+                segments: segments(text, details),
+                text: text.to_string(),
+                context: context.to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Splits `text` at the findings' character spans as the guard's refusal details carry them
+/// (`details.findings[].start/end`).
 pub fn segments(text: &str, details: &serde_json::Value) -> Vec<Segment> {
+    let spans = details["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["start"].as_u64().unwrap_or(0) as usize,
+                f["end"].as_u64().unwrap_or(0) as usize,
+            )
+        });
+    marked(text, spans)
+}
+
+/// Splits `text` at character spans (`start` inclusive, `end` exclusive), marking what they cover.
+pub fn marked(text: &str, spans: impl IntoIterator<Item = (usize, usize)>) -> Vec<Segment> {
     let chars: Vec<char> = text.chars().collect();
-    let mut marked = vec![false; chars.len()];
-    for f in details["findings"].as_array().into_iter().flatten() {
-        let start = f["start"].as_u64().unwrap_or(0) as usize;
-        let end = (f["end"].as_u64().unwrap_or(0) as usize).min(chars.len());
-        for m in marked.iter_mut().take(end).skip(start) {
+    let mut covered = vec![false; chars.len()];
+    for (start, end) in spans {
+        let end = end.min(chars.len());
+        for m in covered.iter_mut().take(end).skip(start) {
             *m = true;
         }
     }
     let mut out: Vec<Segment> = Vec::new();
-    for (c, m) in chars.into_iter().zip(marked) {
+    for (c, m) in chars.into_iter().zip(covered) {
         match out.last_mut() {
             Some(s) if s.mark == m => s.text.push(c),
             _ => out.push(Segment {

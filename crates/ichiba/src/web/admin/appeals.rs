@@ -1,18 +1,21 @@
 //! The appeal queue (`/admin/appeals`): texts the contact guard blocked and their writers asked
 //! to send anyway, with what the detector finds in them and where they were written; the
-//! operator allows (the text is delivered, the strike voided) or upholds each one once.
+//! operator allows (the text is delivered, the strike voided) or upholds each one once. The
+//! appeals, their findings and their writers' names come from `appeals::queue_named`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
-use super::{error_text, operator, shown_on_form};
-use crate::appeals::store::AppealQueueRow;
+use super::{error_text, operator};
+use crate::appeals::QueuedAppeal;
 use crate::state::AppState;
-use crate::web::format::{jst_datetime, url_encode};
+use crate::web::format::{jst_rfc3339, url_encode};
 use crate::web::session::CsrfForm;
-use crate::web::view::{Segment, segments};
-use crate::web::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::web::view::{Segment, marked};
+use crate::web::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 
 /// Where a blocked text was written, in words, with a link for the operator.
 struct ContextInfo {
@@ -20,8 +23,8 @@ struct ContextInfo {
     link: Option<(String, String)>,
 }
 
-/// The context of an appeal from its stored JSON (`不明` when it cannot be read).
-fn context_info(context_json: &str) -> ContextInfo {
+/// The context of an appeal from its JSON (`不明` when it cannot be read).
+fn context_info(context: &serde_json::Value) -> ContextInfo {
     use crate::guard::Context as C;
     let order = |label, id: &str| ContextInfo {
         label,
@@ -30,7 +33,7 @@ fn context_info(context_json: &str) -> ContextInfo {
             "注文を見る".into(),
         )),
     };
-    match serde_json::from_str::<C>(context_json) {
+    match C::deserialize(context) {
         Ok(C::OrderMessage { order_id }) => order("トークルームのメッセージ", &order_id),
         Ok(C::Delivery { order_id }) => order("正式な納品のメッセージ", &order_id),
         Ok(C::SendBack { order_id }) => order("差し戻しの理由", &order_id),
@@ -117,32 +120,28 @@ struct AppealsPage {
 }
 
 /// One appeal as shown: its text with the detector's findings marked.
-fn appeal_item(state: &AppState, row: &AppealQueueRow) -> AppealItem {
-    let a = &row.appeal;
-    let ctx = context_info(&a.context_json);
+fn appeal_item(q: &QueuedAppeal) -> AppealItem {
+    let a = &q.appeal;
+    let ctx = context_info(&a.context);
     let (label, class) = appeal_state_label(&a.state);
-    let verdict = state.guard.scan(&a.text);
     AppealItem {
         id: a.id.clone(),
         user_id: a.user_id.clone(),
-        user_name: row.user_name.clone(),
-        segments: segments(
-            &a.text,
-            &serde_json::json!({ "findings": verdict.findings }),
-        ),
+        user_name: q.user_name.clone(),
+        segments: marked(&a.text, a.findings.iter().map(|f| (f.start, f.end))),
         context: ctx.label,
         link: ctx.link,
-        findings: verdict
+        findings: a
             .findings
             .iter()
-            .map(|f| format!("{}「{}」", f.kind.label_ja(), f.excerpt))
+            .map(|f| format!("{}「{}」", f.label, f.excerpt))
             .collect(),
         state: label,
         state_class: class,
         pending: a.state == "pending",
         note: a.note.clone(),
-        created: jst_datetime(a.created_at_ms),
-        decided: a.decided_at_ms.map(jst_datetime).unwrap_or_default(),
+        created: jst_rfc3339(&a.created_at),
+        decided: a.decided_at.as_deref().map(jst_rfc3339).unwrap_or_default(),
     }
 }
 
@@ -152,10 +151,11 @@ async fn appeals_page(
     filter: &'static str,
     error: Option<(String, String, String)>,
 ) -> Result<AppealsPage, WebError> {
-    let mut conn = state.db.pool().acquire().await?;
-    let rows = crate::appeals::store::appeal_queue(&mut conn, Some(filter)).await?;
-    drop(conn);
-    let items = rows.iter().map(|r| appeal_item(state, r)).collect();
+    let items = crate::appeals::queue_named(state, Some(filter))
+        .await?
+        .iter()
+        .map(appeal_item)
+        .collect();
     let tabs = [
         ("", "/admin/appeals", "すべて"),
         ("pending", "/admin/appeals?state=pending", "未対応"),
@@ -258,17 +258,60 @@ mod tests {
 
     #[test]
     fn contexts_are_named_and_linked() {
-        let c = context_info(&json!({"kind": "order_message", "order_id": "o1"}).to_string());
+        let c = context_info(&json!({"kind": "order_message", "order_id": "o1"}));
         assert_eq!(c.label, "トークルームのメッセージ");
         assert_eq!(c.link.unwrap().0, "/admin/orders/o1");
-        let c = context_info(&json!({"kind": "direct_message", "to_user_id": "u2"}).to_string());
+        let c = context_info(&json!({"kind": "direct_message", "to_user_id": "u2"}));
         assert_eq!(c.link.unwrap().0, "/admin/users/u2");
-        let c = context_info(&json!({"kind": "listing"}).to_string());
+        let c = context_info(&json!({"kind": "listing"}));
         assert_eq!(c.label, "サービスの出品内容");
         assert!(c.link.is_none());
-        assert_eq!(context_info(&json!({}).to_string()).label, "不明");
-        assert_eq!(context_info("not json").label, "不明");
+        assert_eq!(context_info(&json!({})).label, "不明");
+        assert_eq!(context_info(&json!("not a context")).label, "不明");
         assert_eq!(appeal_filter("pending"), "pending");
         assert_eq!(appeal_filter("whatever"), "");
+    }
+
+    #[test]
+    fn an_appeal_shows_its_findings_marked_and_named() {
+        let q = QueuedAppeal {
+            appeal: crate::appeals::AppealView {
+                id: "a1".into(),
+                user_id: "u1".into(),
+                text: "連絡はLINEで".into(),
+                context: json!({"kind": "order_message", "order_id": "o1"}),
+                state: "pending".into(),
+                findings: vec![crate::guard::FindingView {
+                    kind: "line".into(),
+                    label: "LINE".into(),
+                    field: "text".into(),
+                    start: 3,
+                    end: 7,
+                    excerpt: "LINE".into(),
+                    rule: "line".into(),
+                }],
+                note: String::new(),
+                // 2026-11-23T15:00:00Z, midnight in Japan.
+                created_at: "2026-11-24T00:00:00+09:00".into(),
+                decided_at: None,
+            },
+            user_name: "山田".into(),
+        };
+        let item = appeal_item(&q);
+        let parts: Vec<(&str, bool)> = item
+            .segments
+            .iter()
+            .map(|s| (s.text.as_str(), s.mark))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![("連絡は", false), ("LINE", true), ("で", false)]
+        );
+        assert_eq!(item.findings, vec!["LINE「LINE」"]);
+        assert_eq!(item.user_name, "山田");
+        assert_eq!(item.context, "トークルームのメッセージ");
+        assert!(item.pending);
+        assert_eq!(item.created, "2026年11月24日 00:00");
+        assert!(item.decided.is_empty());
     }
 }

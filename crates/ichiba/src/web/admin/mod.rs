@@ -55,12 +55,6 @@ fn operator(viewer: &Viewer) -> Result<Identity, WebError> {
     Ok(me.clone())
 }
 
-/// Whether a service error is one to show on the form (a 4xx other than 404) rather than as an
-/// error page.
-fn shown_on_form(e: &AppError) -> bool {
-    e.status().is_client_error() && !matches!(e, AppError::NotFound)
-}
-
 /// A service error in words: the message, and each field's message for a validation error.
 fn error_text(e: &AppError) -> String {
     match e {

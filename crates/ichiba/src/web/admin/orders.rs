@@ -6,13 +6,15 @@ use askama::Template;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
-use super::{error_text, operator, shown_on_form};
+use super::{error_text, operator};
 use crate::auth::Identity;
 use crate::orders::{self, Command};
 use crate::state::AppState;
 use crate::web::format::{jst_datetime, jst_rfc3339, order_status, url_encode, yen};
-use crate::web::session::{CsrfForm, FORM_INVALID};
-use crate::web::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::web::session::{CsrfForm, FORM_INVALID, NoFields};
+use crate::web::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 
 /// A yen amount typed into a form (`12,000`, `12000円`), if it is a whole number.
 fn parse_yen(raw: &str) -> Option<i64> {
@@ -225,16 +227,12 @@ async fn intervene(
     }
 }
 
-/// A form with nothing but its CSRF token.
-#[derive(Debug, Deserialize)]
-pub(super) struct Empty {}
-
 /// `POST /admin/orders/{id}/cancel`: the buyer is refunded in full.
 pub(super) async fn cancel(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     let flash = "運営として取引をキャンセルしました。購入者には全額返金されます。";
     intervene(
@@ -253,7 +251,7 @@ pub(super) async fn complete(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     let flash = "運営として取引を完了にしました。出品者の売上が確定します。";
     intervene(

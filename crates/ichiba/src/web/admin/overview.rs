@@ -27,7 +27,7 @@ fn lookup_id(raw: &str) -> Option<String> {
 struct AdminHome {
     layout: Layout,
     section: &'static str,
-    pending_appeals: usize,
+    pending_appeals: i64,
     sanctions: usize,
     pending_payouts: usize,
     exported_payouts: usize,
@@ -51,7 +51,7 @@ async fn home_page(
     viewer: &Viewer,
     draft: LookupDraft,
 ) -> Result<AdminHome, WebError> {
-    let pending_appeals = crate::appeals::queue(state, Some("pending")).await?.len();
+    let pending_appeals = crate::appeals::pending_count(state).await?;
     let sanctions = crate::guard::sanctions_in_force(&state.db, state.clock.now_ms())
         .await?
         .len();

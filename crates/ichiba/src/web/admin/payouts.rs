@@ -8,13 +8,15 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::{error_text, operator, shown_on_form};
+use super::{error_text, operator};
 use crate::payouts::store::QueuedPayoutRow;
 use crate::payouts::{PayoutState, PayoutView};
 use crate::state::AppState;
 use crate::web::format::{jst_datetime, jst_rfc3339, url_encode, yen};
 use crate::web::session::{CsrfForm, FORM_INVALID};
-use crate::web::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::web::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 
 /// Payouts listed per state at most (as the payout queue of the service).
 const QUEUE_LIMIT: i64 = 500;

@@ -6,12 +6,14 @@ use askama::Template;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
-use super::{error_text, operator, shown_on_form};
+use super::{error_text, operator};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::format::{jst_rfc3339, url_encode};
 use crate::web::session::CsrfForm;
-use crate::web::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use crate::web::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 
 /// Where a console form returns to: a console path, else `fallback`.
 fn back_to(back: &str, fallback: &str) -> String {

@@ -4,21 +4,19 @@
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
-use super::super::session::CsrfForm;
+use super::super::session::{CsrfForm, NoFields};
+use super::super::view::APPEALED;
 use super::super::{PageResult, Viewer, see_other};
-use super::{back, done, refused};
+use super::Answer;
 use crate::error::AppError;
 use crate::orders::{self, Command};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-pub(super) struct Empty {}
 
 pub(super) async fn accept(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     let result = orders::act(
@@ -31,7 +29,9 @@ pub(super) async fn accept(
     )
     .await;
     let flash = "承諾しました。取引が完了しました。評価をお願いします。";
-    back(&state, &viewer, &me, &id, result, flash).await
+    Answer::new(&state, &viewer, &me, &id)
+        .after(result, flash)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,17 +49,9 @@ pub(super) async fn send_back(
     let me = viewer.require()?.clone();
     let result = orders::send_back(&state, &me, &id, &f.reason).await;
     let flash = "差し戻しました。出品者からの再納品をお待ちください。";
-    done(
-        &state,
-        &viewer,
-        &me,
-        &id,
-        result,
-        flash,
-        &f.reason,
-        "send_back",
-    )
-    .await
+    Answer::new(&state, &viewer, &me, &id)
+        .keeping(result, flash, &f.reason, "send_back")
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,12 +78,16 @@ pub(super) async fn due_date(
             message: "お届け予定日を正しく選んでください。".into(),
             details: serde_json::json!({}),
         };
-        return refused(&state, &viewer, &me, &id, "", e, "order_message").await;
+        return Answer::new(&state, &viewer, &me, &id)
+            .refused("", e, "order_message")
+            .await;
     };
     let now = state.clock.now_ms();
     let result = orders::act(&state, &me, &id, Command::SetDueDate { due_at }, None, now).await;
     let flash = "お届け予定日を変更しました。購入者に通知されます。";
-    back(&state, &viewer, &me, &id, result, flash).await
+    Answer::new(&state, &viewer, &me, &id)
+        .after(result, flash)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,22 +105,18 @@ pub(super) async fn file_cancel(
     CsrfForm(f): CsrfForm<CancelForm>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
-    match orders::file_cancel(&state, &me, &id, &f.reason_code, Some(&f.note)).await {
-        Ok(_) => Ok(see_other(
-            &format!("/orders/{id}"),
-            Some(
-                "キャンセルを申請しました。相手の回答をお待ちください（24時間以内に回答がない場合は成立します）。",
-            ),
-        )),
-        Err(e) => refused(&state, &viewer, &me, &id, &f.note, e, "cancel_note").await,
-    }
+    let result = orders::file_cancel(&state, &me, &id, &f.reason_code, Some(&f.note)).await;
+    let flash = "キャンセルを申請しました。相手の回答をお待ちください（24時間以内に回答がない場合は成立します）。";
+    Answer::new(&state, &viewer, &me, &id)
+        .keeping(result, flash, &f.note, "cancel_note")
+        .await
 }
 
 pub(super) async fn answer_cancel(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     let (command, flash) = match action.as_str() {
@@ -134,7 +126,9 @@ pub(super) async fn answer_cancel(
         _ => return Err(AppError::NotFound.into()),
     };
     let result = orders::act(&state, &me, &id, command, None, state.clock.now_ms()).await;
-    back(&state, &viewer, &me, &id, result, flash).await
+    Answer::new(&state, &viewer, &me, &id)
+        .after(result, flash)
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,8 +159,6 @@ pub(super) async fn appeal(
     crate::appeals::file(&state, &me.user_id, &f.text, &context).await?;
     Ok(see_other(
         &format!("/orders/{}", f.order_id),
-        Some(
-            "運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。",
-        ),
+        Some(APPEALED),
     ))
 }

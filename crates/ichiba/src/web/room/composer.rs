@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 
 use super::super::session::{csrf_ok, form_rejected, request_csrf};
 use super::super::{PageResult, Viewer, WebError, see_other};
-use super::refused;
+use super::Answer;
 use crate::error::AppError;
 use crate::orders;
 use crate::state::AppState;
@@ -81,6 +81,7 @@ pub(super) async fn post_message(
     req: Request,
 ) -> PageResult {
     let me = viewer.require()?.clone();
+    let answer = Answer::new(&state, &viewer, &me, &id);
     let (c, expected) = read_composer(req, &state).await?;
     if !csrf_ok(&expected, &c.csrf) {
         return Err(form_rejected());
@@ -100,7 +101,7 @@ pub(super) async fn post_message(
         .await
         {
             Ok(a) => attachment_ids.push(a.id),
-            Err(e) => return refused(&state, &viewer, &me, &id, &c.body, e, "order_message").await,
+            Err(e) => return answer.refused(&c.body, e, "order_message").await,
         }
     }
     let result = if c.deliver {
@@ -120,7 +121,7 @@ pub(super) async fn post_message(
             } else {
                 "order_message"
             };
-            refused(&state, &viewer, &me, &id, &c.body, e, context).await
+            answer.refused(&c.body, e, context).await
         }
     }
 }

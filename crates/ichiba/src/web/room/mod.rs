@@ -1,7 +1,7 @@
 //! The talk room of an order in the browser: the page, its live fragment (status, clock,
 //! messages, the actions of the moment) and the composer's delivery checkbox, plus what every
-//! command of the room shares: [`room_actions`] (which buttons and forms to show) and the way
-//! back to the room after a command, or the room again with the reason it was refused.
+//! command of the room shares: [`room_actions`] (which buttons and forms to show) and [`Answer`]
+//! (back to the room after a command, or the room again with the reason it was refused).
 //!
 //! The commands live beside this file: `actions` (承諾, 差し戻し, due date, cancel requests,
 //! appeals) and `composer` (messages, attachments, the formal delivery).
@@ -12,17 +12,20 @@ mod composer;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::format::{jst_date, jst_datetime, jst_rfc3339, remaining, yen};
-use super::view::{Blocked, clock_of, segments, size_label, status_label};
-use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
+use super::format::{jst_date, jst_datetime, jst_rfc3339, order_status, remaining, yen};
+use super::view::{Blocked, clock_of, size_label, whole_thread};
+use super::{
+    Layout, PageResult, Viewer, WebError, render, render_status, see_other, shown_on_form,
+};
 use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::error::AppError;
+use crate::messages::MessageView;
 use crate::orders::actions::Action;
+use crate::orders::http::HistoryEntry;
 use crate::orders::model::{CancelReason, Side};
 use crate::orders::{self, Order};
 use crate::state::AppState;
@@ -182,46 +185,94 @@ struct RoomParams {
     template: String,
 }
 
-/// The live part of the room, the order and the other party's name.
-async fn room_live(
+/// The display names of an order's buyer and seller.
+struct Parties {
+    buyer: String,
+    seller: String,
+}
+
+impl Parties {
+    /// Who wrote a message of the talk room: a party by name, else the operators.
+    fn author(&self, order: &Order, author_id: &str) -> String {
+        if author_id == order.buyer_id {
+            self.buyer.clone()
+        } else if author_id == order.seller_id {
+            self.seller.clone()
+        } else {
+            "運営".to_string()
+        }
+    }
+}
+
+/// A message of the talk room as shown to `me` (one `<p>` a line, as the body was written).
+fn message_item(m: &MessageView, me: &str, order: &Order, parties: &Parties) -> MessageItem {
+    MessageItem {
+        mine: m.author_id.as_deref() == Some(me),
+        kind: m.kind.clone(),
+        author: m
+            .author_id
+            .as_deref()
+            .map(|a| parties.author(order, a))
+            .unwrap_or_else(|| "お知らせ".into()),
+        lines: m.body.split('\n').map(str::to_string).collect(),
+        time: jst_rfc3339(&m.created_at),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| AttachmentItem {
+                id: a.id.clone(),
+                filename: a.filename.clone(),
+                size: size_label(a.size_bytes),
+            })
+            .collect(),
+    }
+}
+
+/// A change of the due date from the order's history, in words (`None` for other entries).
+fn due_change(h: &HistoryEntry) -> Option<String> {
+    if h.kind != "due_date_changed" {
+        return None;
+    }
+    let date = |k: &str| {
+        h.detail[k]
+            .as_str()
+            .and_then(crate::clock::parse_rfc3339)
+            .map(jst_date)
+            .unwrap_or_default()
+    };
+    Some(format!(
+        "{}：{} → {}",
+        jst_rfc3339(&h.at),
+        date("from_at"),
+        date("to_at")
+    ))
+}
+
+/// The talk room as the viewer sees it now: its live part, the order, the other party's name and
+/// what the viewer may do (one answer of the rule book for the whole page).
+struct RoomNow {
+    live: RoomLive,
+    order: Order,
+    other: String,
+    actions: RoomActions,
+}
+
+/// The talk room of `order_id` for `me` now (404 for anyone who may not see it).
+async fn room_now(
     state: &AppState,
     viewer: &Viewer,
     me: &Identity,
     order_id: &str,
-) -> Result<(RoomLive, Order, String), WebError> {
+) -> Result<RoomNow, WebError> {
     let (order, thread) = orders::talk_room(state, me, order_id).await?;
     let now = state.clock.now_ms();
     let side = order.side_of(&me.user_id);
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    // A talk room is read whole (pages of 100, capped for safety).
-    for _ in 0..50 {
-        let page =
-            crate::messages::page(&state.db, &thread, &me.user_id, cursor.as_deref()).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = whole_thread(&state.db, &thread, &me.user_id).await?;
     let mut conn = state.db.pool().acquire().await?;
-    let name_of = |id: &str, buyer: &str, seller: &str| -> String {
-        if id == order.buyer_id {
-            buyer.to_string()
-        } else if id == order.seller_id {
-            seller.to_string()
-        } else {
-            "運営".to_string()
-        }
-    };
-    let buyer_name = crate::accounts::store::user_by_id(&mut conn, &order.buyer_id)
+    let (buyer, seller) = orders::store::party_names(&mut conn, order_id)
         .await?
-        .map(|u| u.display_name)
         .unwrap_or_default();
-    let seller_name = crate::accounts::store::user_by_id(&mut conn, &order.seller_id)
-        .await?
-        .map(|u| u.display_name)
-        .unwrap_or_default();
+    let parties = Parties { buyer, seller };
     let reviewed_by_me = crate::reviews::store::of_order(&mut conn, order_id)
         .await?
         .iter()
@@ -229,29 +280,10 @@ async fn room_live(
     drop(conn);
     let messages = items
         .iter()
-        .map(|m| MessageItem {
-            mine: m.author_id.as_deref() == Some(me.user_id.as_str()),
-            kind: m.kind.clone(),
-            author: m
-                .author_id
-                .as_deref()
-                .map(|a| name_of(a, &buyer_name, &seller_name))
-                .unwrap_or_else(|| "お知らせ".into()),
-            lines: m.body.split('\n').map(str::to_string).collect(),
-            time: jst_rfc3339(&m.created_at),
-            attachments: m
-                .attachments
-                .iter()
-                .map(|a| AttachmentItem {
-                    id: a.id.clone(),
-                    filename: a.filename.clone(),
-                    size: size_label(a.size_bytes),
-                })
-                .collect(),
-        })
+        .map(|m| message_item(m, &me.user_id, &order, &parties))
         .collect();
     let actions = room_actions(&order, side, now);
-    let (status, status_class) = status_label(order.state);
+    let (status, status_class) = order_status(order.state);
     let cancel_open = order.pending_cancel.as_ref().map(|r| CancelInfo {
         by_me: actions.cancel_by_me,
         reason: r.reason.label().to_string(),
@@ -265,27 +297,12 @@ async fn room_live(
     let due_changes = orders::history(state, me, order_id)
         .await?
         .iter()
-        .filter(|h| h.kind == "due_date_changed")
-        .map(|h| {
-            let date = |k: &str| {
-                h.detail[k]
-                    .as_str()
-                    .and_then(crate::clock::parse_rfc3339)
-                    .map(jst_date)
-                    .unwrap_or_default()
-            };
-            format!(
-                "{}：{} → {}",
-                jst_rfc3339(&h.at),
-                date("from_at"),
-                date("to_at")
-            )
-        })
+        .filter_map(due_change)
         .collect();
     let other = if side == Some(Side::Buyer) {
-        seller_name
+        parties.seller
     } else {
-        buyer_name
+        parties.buyer
     };
     let live = RoomLive {
         order_id: order.id.clone(),
@@ -311,7 +328,12 @@ async fn room_live(
         reviewed_by_me,
         due_changes,
     };
-    Ok((live, order, other))
+    Ok(RoomNow {
+        live,
+        order,
+        other,
+        actions,
+    })
 }
 
 async fn room_page(
@@ -323,10 +345,14 @@ async fn room_page(
     blocked: Option<Blocked>,
     error: Option<String>,
 ) -> Result<RoomPage, WebError> {
-    let (live, order, other) = room_live(state, viewer, me, order_id).await?;
-    let side = order.side_of(&me.user_id);
+    let RoomNow {
+        live,
+        order,
+        other,
+        actions,
+    } = room_now(state, viewer, me, order_id).await?;
     let mut templates = Vec::new();
-    if side.is_some() {
+    if order.side_of(&me.user_id).is_some() {
         for t in crate::templates::list(state, &me.user_id).await? {
             let r = crate::templates::render(state, me, order_id, &t.id).await?;
             templates.push(TemplateItem {
@@ -336,7 +362,6 @@ async fn room_page(
             });
         }
     }
-    let actions = room_actions(&order, side, state.clock.now_ms());
     Ok(RoomPage {
         layout: viewer.layout(format!("トークルーム：{}", order.title)),
         title: order.title.clone(),
@@ -359,7 +384,7 @@ async fn room(
 ) -> PageResult {
     let me = viewer.require()?.clone();
     if p.fragment == "1" {
-        let (live, _, _) = room_live(&state, &viewer, &me, &id).await?;
+        let live = room_now(&state, &viewer, &me, &id).await?.live;
         return render(&RoomFragment { live });
     }
     if p.fragment == "deliver" {
@@ -382,77 +407,74 @@ async fn room(
 
 // ---------------------------------------------------------------- after a command
 
-/// Re-renders the talk room after a refused post, keeping the text in the composer.
-async fn refused(
-    state: &AppState,
-    viewer: &Viewer,
-    me: &Identity,
-    order_id: &str,
-    text: &str,
-    e: AppError,
-    context: &str,
-) -> PageResult {
-    if !e.status().is_client_error() || e.status() == StatusCode::NOT_FOUND {
-        return Err(e.into());
+/// How a command posted from the talk room of `order_id` is answered: back to the room with a
+/// flash, or the room again with the reason the command was refused.
+struct Answer<'a> {
+    state: &'a AppState,
+    viewer: &'a Viewer,
+    me: &'a Identity,
+    order_id: &'a str,
+}
+
+impl<'a> Answer<'a> {
+    /// The answer to a command of `me` on the order `order_id`.
+    fn new(
+        state: &'a AppState,
+        viewer: &'a Viewer,
+        me: &'a Identity,
+        order_id: &'a str,
+    ) -> Answer<'a> {
+        Answer {
+            state,
+            viewer,
+            me,
+            order_id,
+        }
     }
-    let status = e.status();
-    let (blocked, error) = match &e {
-        AppError::Rule {
-            code: "off_platform_contact",
-            message,
-            details,
-        } => (
-            Some(Blocked {
-                message: message.clone(),
-                segments: segments(text, details),
-                text: text.to_string(),
-                context: context.to_string(),
-            }),
-            None,
-        ),
-        other => (None, Some(other.message())),
-    };
-    let page = room_page(
-        state,
-        viewer,
-        me,
-        order_id,
-        text.to_string(),
-        blocked,
-        error,
-    )
-    .await?;
-    render_status(status, &page)
-}
 
-/// [`done`] for a command that carries no text of its own.
-async fn back<T>(
-    state: &AppState,
-    viewer: &Viewer,
-    me: &Identity,
-    id: &str,
-    result: Result<T, AppError>,
-    flash: &str,
-) -> PageResult {
-    done(state, viewer, me, id, result, flash, "", "order_message").await
-}
+    /// [`Answer::keeping`] for a command that carries no text of its own.
+    async fn after<T>(&self, result: Result<T, AppError>, flash: &str) -> PageResult {
+        self.keeping(result, flash, "", "order_message").await
+    }
 
-/// After a command on the order: back to the talk room with `flash`, or the room again with the
-/// reason it was refused (and `text` kept in the composer).
-#[allow(clippy::too_many_arguments)]
-async fn done<T>(
-    state: &AppState,
-    viewer: &Viewer,
-    me: &Identity,
-    id: &str,
-    result: Result<T, AppError>,
-    flash: &str,
-    text: &str,
-    context: &str,
-) -> PageResult {
-    match result {
-        Ok(_) => Ok(see_other(&format!("/orders/{id}"), Some(flash))),
-        Err(e) => refused(state, viewer, me, id, text, e, context).await,
+    /// Back to the talk room with `flash`, or the room again with the reason the command was
+    /// refused and `text` kept in the composer (`context`: where it was written, for an appeal).
+    async fn keeping<T>(
+        &self,
+        result: Result<T, AppError>,
+        flash: &str,
+        text: &str,
+        context: &str,
+    ) -> PageResult {
+        match result {
+            Ok(_) => Ok(see_other(
+                &format!("/orders/{}", self.order_id),
+                Some(flash),
+            )),
+            Err(e) => self.refused(text, e, context).await,
+        }
+    }
+
+    /// Re-renders the talk room after a refused command, keeping `text` in the composer; an
+    /// error that is no form's (404, 5xx) is its own page.
+    async fn refused(&self, text: &str, e: AppError, context: &str) -> PageResult {
+        if !shown_on_form(&e) {
+            return Err(e.into());
+        }
+        let status = e.status();
+        let blocked = Blocked::from_error(&e, text, context);
+        let error = blocked.is_none().then(|| e.message());
+        let page = room_page(
+            self.state,
+            self.viewer,
+            self.me,
+            self.order_id,
+            text.to_string(),
+            blocked,
+            error,
+        )
+        .await?;
+        render_status(status, &page)
     }
 }
 
@@ -550,6 +572,59 @@ mod tests {
         }
         let seller = room_actions(&order(OrderState::InProgress), Some(Side::Seller), NOW);
         assert!(!seller.cancel_reasons.is_empty());
+    }
+
+    #[test]
+    fn talk_room_messages_are_named_by_party() {
+        let o = order(OrderState::InProgress);
+        let parties = Parties {
+            buyer: "買う人".into(),
+            seller: "売る人".into(),
+        };
+        let message = |author: Option<&str>| MessageView {
+            id: "m1".into(),
+            order_id: Some("o1".into()),
+            thread_id: "t1".into(),
+            author_id: author.map(str::to_string),
+            kind: "text".into(),
+            body: "一行目\n二行目".into(),
+            attachments: vec![],
+            created_at: "2026-11-23T15:00:00Z".into(),
+        };
+        let m = message_item(&message(Some("b")), "b", &o, &parties);
+        assert!(m.mine);
+        assert_eq!(m.author, "買う人");
+        assert_eq!(m.lines, vec!["一行目", "二行目"]);
+        assert_eq!(m.time, "2026年11月24日 00:00");
+        let m = message_item(&message(Some("s")), "b", &o, &parties);
+        assert!(!m.mine);
+        assert_eq!(m.author, "売る人");
+        assert_eq!(
+            message_item(&message(Some("op")), "b", &o, &parties).author,
+            "運営"
+        );
+        assert_eq!(
+            message_item(&message(None), "b", &o, &parties).author,
+            "お知らせ"
+        );
+    }
+
+    #[test]
+    fn due_date_changes_are_told_in_japan_time() {
+        let entry = |kind: &str| HistoryEntry {
+            at: "2026-11-23T15:00:00Z".into(),
+            actor: "seller".into(),
+            kind: kind.into(),
+            detail: serde_json::json!({
+                "from_at": "2026-11-30T14:59:00Z",
+                "to_at": "2026-12-07T14:59:00Z",
+            }),
+        };
+        assert_eq!(
+            due_change(&entry("due_date_changed")).as_deref(),
+            Some("2026年11月24日 00:00：2026年11月30日 → 2026年12月7日")
+        );
+        assert_eq!(due_change(&entry("cancel_requested")), None);
     }
 
     #[test]

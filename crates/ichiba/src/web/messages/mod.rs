@@ -5,23 +5,25 @@
 //! Everything goes through the services the JSON API uses: `messages::direct_thread_summaries`
 //! (the list, one query), `direct_thread_for`, `page` (which marks what it returns as read) and
 //! `send_direct_checked` (sanctions, the contact guard, then the message), and `appeals::file`.
+//! The composer and how a refused message is shown in it are in `composer`.
+
+mod composer;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::auth::Errors;
+use self::composer::{ComposerView, refusal};
 use super::format::{jst_datetime, jst_rfc3339, lines, url_encode};
 use super::session::CsrfForm;
-use super::view::{Blocked, segments};
+use super::view::{APPEALED, whole_thread};
 use super::{Layout, PageResult, Viewer, WebError, render, render_status, see_other};
 use crate::auth::Identity;
 use crate::clock::to_rfc3339;
 use crate::error::AppError;
-use crate::messages::{self, DirectThreadSummary, DirectThreadView, MessageBody, MessageView};
+use crate::messages::{self, DirectThreadSummary, DirectThreadView, MessageView};
 use crate::state::AppState;
 
 /// The routes of direct messages.
@@ -33,9 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/{id}", get(thread).post(send_in_thread))
         .route("/messages/{id}/appeal", post(appeal_thread))
 }
-
-/// What the flash says after an appeal (the same promise as the talk room's).
-const APPEALED: &str = "運営に確認を依頼しました。問題がないと判断された場合、メッセージは相手に届けられます。結果はお知らせでお伝えします。";
 
 /// What the flash says after a message was sent.
 const SENT: &str = "メッセージを送信しました。";
@@ -145,54 +144,6 @@ fn message_item(m: &MessageView, who: &Members<'_>) -> MessageItem {
     }
 }
 
-/// Why a message was not sent, as the composer shows it.
-#[derive(Default)]
-struct Refusal {
-    /// The contact guard blocked it: the explanation and the marked text.
-    blocked: Option<Blocked>,
-    /// Any other reason.
-    error: Option<String>,
-    /// The body field's own message.
-    body_error: String,
-}
-
-/// The composer's view of a refused send; `None` when the error is a page of its own (404, 5xx).
-fn refusal(e: &AppError, text: &str) -> Option<Refusal> {
-    if !e.status().is_client_error() || e.status() == StatusCode::NOT_FOUND {
-        return None;
-    }
-    Some(match e {
-        AppError::Rule {
-            code: "off_platform_contact",
-            message,
-            details,
-        } => Refusal {
-            blocked: Some(Blocked {
-                message: message.clone(),
-                segments: segments(text, details),
-                text: text.to_string(),
-                context: "direct_message".into(),
-            }),
-            ..Refusal::default()
-        },
-        AppError::Restricted { until_at } if !until_at.is_empty() => Refusal {
-            error: Some(format!(
-                "外部誘導と判断される投稿が続いたため、{}までメッセージの送信を制限しています。取引中のトークルームは引き続きご利用いただけます。",
-                jst_rfc3339(until_at)
-            )),
-            ..Refusal::default()
-        },
-        other => {
-            let errors = Errors::from_app(other);
-            Refusal {
-                body_error: errors.of("body"),
-                error: errors.general,
-                blocked: None,
-            }
-        }
-    })
-}
-
 // ---------------------------------------------------------------- thread list
 
 struct ThreadsList {
@@ -200,7 +151,7 @@ struct ThreadsList {
 }
 
 #[derive(Template)]
-#[template(path = "inbox_threads.html")]
+#[template(path = "messages_threads.html")]
 struct ThreadsPage {
     layout: Layout,
     list: ThreadsList,
@@ -208,7 +159,7 @@ struct ThreadsPage {
 
 /// The live list on its own (what the page re-fetches on `message` events).
 #[derive(Template)]
-#[template(path = "inbox_threads_list.html")]
+#[template(path = "messages_threads_list.html")]
 struct ThreadsFragment {
     list: ThreadsList,
 }
@@ -240,50 +191,6 @@ async fn threads(
         layout: viewer.layout("メッセージ"),
         list,
     })
-}
-
-// ---------------------------------------------------------------- composer
-
-/// The composer of a conversation (`inbox_composer.html`).
-struct ComposerView {
-    /// Where the message is posted.
-    action: String,
-    /// Where an appeal against a block is posted.
-    appeal_action: String,
-    /// Extra hidden fields of both forms.
-    hidden: Vec<(String, String)>,
-    draft: String,
-    max_chars: usize,
-    blocked: Option<Blocked>,
-    error: Option<String>,
-    body_error: String,
-}
-
-impl ComposerView {
-    fn new(
-        action: String,
-        appeal_action: String,
-        hidden: Vec<(String, String)>,
-        draft: String,
-    ) -> Self {
-        ComposerView {
-            action,
-            appeal_action,
-            hidden,
-            draft,
-            max_chars: MessageBody::MAX_CHARS,
-            blocked: None,
-            error: None,
-            body_error: String::new(),
-        }
-    }
-
-    fn refused(mut self, r: Refusal) -> Self {
-        self.blocked = r.blocked;
-        self.error = r.error;
-        self.body_error = r.body_error;
-        self
-    }
 }
 
 /// The listing a conversation is about.
@@ -321,7 +228,7 @@ struct ThreadLive {
 }
 
 #[derive(Template)]
-#[template(path = "inbox_thread.html")]
+#[template(path = "messages_thread.html")]
 struct ThreadPage {
     layout: Layout,
     other: String,
@@ -332,7 +239,7 @@ struct ThreadPage {
 
 /// The messages on their own (what the page re-fetches on `message` events).
 #[derive(Template)]
-#[template(path = "inbox_thread_live.html")]
+#[template(path = "messages_thread_live.html")]
 struct ThreadFragment {
     live: ThreadLive,
 }
@@ -345,17 +252,7 @@ async fn conversation(
     thread_id: &str,
 ) -> Result<(ThreadLive, DirectThreadView), WebError> {
     let (row, view) = messages::direct_thread_for(&state.db, &me.user_id, thread_id).await?;
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    // A conversation is read whole (pages of 100, capped for safety).
-    for _ in 0..50 {
-        let page = messages::page(&state.db, &row, &me.user_id, cursor.as_deref()).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let items = whole_thread(&state.db, &row, &me.user_id).await?;
     let my_name = viewer.name.clone().unwrap_or_default();
     let who = Members {
         me: &me.user_id,
@@ -469,7 +366,7 @@ async fn appeal_thread(
 // ---------------------------------------------------------------- a new conversation
 
 #[derive(Template)]
-#[template(path = "inbox_new.html")]
+#[template(path = "messages_new.html")]
 struct NewPage {
     layout: Layout,
     to_name: String,
@@ -598,7 +495,6 @@ async fn appeal_new(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::FieldErrors;
     use crate::messages::{AttachmentRef, LastMessage, OtherUser};
 
     fn message(author: Option<&str>, kind: &str, body: &str) -> MessageView {
@@ -701,63 +597,5 @@ mod tests {
             message_item(&message(Some("op"), "text", "x"), &who).author,
             "運営"
         );
-    }
-
-    #[test]
-    fn a_guard_block_marks_the_findings() {
-        let e = AppError::Rule {
-            code: "off_platform_contact",
-            message: "外部の連絡先が含まれています。".into(),
-            details: serde_json::json!({"findings": [{"start": 3, "end": 6}]}),
-        };
-        let r = refusal(&e, "連絡はabcまで").expect("shown in the composer");
-        let b = r.blocked.expect("blocked");
-        assert_eq!(b.message, "外部の連絡先が含まれています。");
-        assert_eq!(b.text, "連絡はabcまで");
-        let marked: Vec<(&str, bool)> = b
-            .segments
-            .iter()
-            .map(|s| (s.text.as_str(), s.mark))
-            .collect();
-        assert_eq!(
-            marked,
-            vec![("連絡は", false), ("abc", true), ("まで", false)]
-        );
-        assert!(r.error.is_none());
-    }
-
-    #[test]
-    fn other_refusals_explain_themselves() {
-        let mut f = FieldErrors::new();
-        f.add("body", "required", "メッセージを入力してください。");
-        let r = refusal(&AppError::Validation(f), "").expect("shown");
-        assert_eq!(r.body_error, "メッセージを入力してください。");
-        assert!(r.error.is_some() && r.blocked.is_none());
-
-        let r = refusal(
-            &AppError::Restricted {
-                until_at: "2026-11-23T15:00:00Z".into(),
-            },
-            "x",
-        )
-        .expect("shown");
-        assert!(r.error.expect("error").contains("2026年11月24日 00:00まで"));
-
-        let r = refusal(
-            &AppError::Rule {
-                code: "cannot_message_self",
-                message: "ご自身にはメッセージを送れません。".into(),
-                details: serde_json::json!({}),
-            },
-            "x",
-        )
-        .expect("shown");
-        assert_eq!(
-            r.error.as_deref(),
-            Some("ご自身にはメッセージを送れません。")
-        );
-
-        assert!(refusal(&AppError::NotFound, "x").is_none());
-        assert!(refusal(&AppError::internal("boom"), "x").is_none());
     }
 }
