@@ -291,7 +291,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Whether the web app's cookies carry `Secure`.
     pub secure_cookies: bool,
-    /// The paying side of Zengin payout files (validated at start-up by `payouts::zengin::Requester::from_settings`).
+    /// The paying side of Zengin payout files (validated at start-up by
+    /// `payouts::zengin::Requester::from_settings`).
     pub zengin: ZenginSettings,
 }
 

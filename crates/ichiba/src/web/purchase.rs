@@ -59,26 +59,22 @@ struct QuoteView {
     pay: String,
 }
 
-/// The amounts for a listing, the chosen options and the points to use, by the same policy the
-/// purchase uses. The one place the pages compute purchase amounts.
+/// The amounts for a listing, the chosen options and the points to use, as the engine's own
+/// [`orders::model::quote`] computes them for the purchase.
 fn quote_of(listing: &ListingView, selected: &[String], points: i64) -> QuoteView {
-    let policy = Policy::default();
     let options_yen: i64 = listing
         .options
         .iter()
         .filter(|o| selected.contains(&o.id))
         .map(|o| o.price_yen)
         .sum();
-    let subtotal = listing.price_yen + options_yen;
-    let fee = policy.buyer_fee(subtotal);
-    let total = subtotal + fee;
-    let points = points.clamp(0, total);
+    let q = orders::model::quote(&Policy::default(), listing.price_yen, options_yen, points);
     QuoteView {
-        subtotal: yen(subtotal),
-        fee: yen(fee),
-        total: yen(total),
-        points: format!("-{}", yen(points)),
-        pay: yen(total - points),
+        subtotal: yen(q.subtotal_yen),
+        fee: yen(q.buyer_fee_yen),
+        total: yen(q.total_yen),
+        points: format!("-{}", yen(q.points_used)),
+        pay: yen(q.charged_yen),
     }
 }
 

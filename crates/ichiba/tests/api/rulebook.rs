@@ -2,8 +2,9 @@
 //! a person can meet (waiting for the first reply, in progress, the buyer's cancel window, overdue,
 //! delivered, sent back, delivered again, an open cancel request, completed, cancelled); at each
 //! one, for the buyer and the seller, the engine's answer (`allowed_actions` and
-//! `allowed_cancel_reasons` of the order JSON, from `orders::actions::available`) is compared with the
-//! forms the web page renders. A page that offers a refused action or hides an allowed one fails.
+//! `allowed_cancel_reasons` of the order JSON, from `orders::actions::available`) is compared with
+//! the forms the web page renders. A page that offers a refused action or hides an allowed one
+//! fails. The operator's order page is held to the same rule for the dispute tool.
 
 use serde_json::{Value, json};
 
@@ -193,4 +194,47 @@ async fn every_talk_room_page_offers_exactly_the_actions_the_engine_allows() {
     let seen = check(app, "cancelled", &second, &buyer, &seller).await;
     assert!(seen.iter().all(Vec::is_empty), "{seen:?}");
     assert_eq!(app.order(&buyer, &second).await["state"], "cancelled");
+}
+
+/// Compares the operator's order page with the engine's answer for an operator.
+async fn check_operator(app: &TestApp, what: &str, order: &str, op: &TestUser) -> Vec<String> {
+    let allowed = strings(&app.order(op, order).await["allowed_actions"]);
+    let html = html_of(app, &format!("/admin/orders/{order}"), op).await;
+    for (action, path) in [
+        ("operator_cancel", "cancel"),
+        ("operator_complete", "complete"),
+        ("operator_settle", "settle"),
+    ] {
+        let offered = html.contains(&format!("action=\"/admin/orders/{order}/{path}\""));
+        let allows = has(&allowed, action);
+        assert_eq!(
+            offered, allows,
+            "{what}: the operator's page and the engine disagree on `{action}` ({allowed:?})"
+        );
+    }
+    allowed
+}
+
+#[tokio::test]
+async fn the_operators_order_page_offers_exactly_the_dispute_actions_the_engine_allows() {
+    let app = TestApp::spawn().await;
+    let op = app.operator("operator").await;
+    let (seller, buyer, order) = app.deal(5000).await;
+    let open = check_operator(&app, "an open order", &order, &op).await;
+    assert_eq!(
+        open,
+        ["operator_cancel", "operator_complete", "operator_settle"]
+    );
+    act(
+        &app,
+        &seller,
+        &order,
+        "deliveries",
+        json!({"body": "納品します"}),
+    )
+    .await;
+    check_operator(&app, "a delivered order", &order, &op).await;
+    act(&app, &buyer, &order, "accept", json!({})).await;
+    let done = check_operator(&app, "a completed order", &order, &op).await;
+    assert!(done.is_empty(), "{done:?}");
 }

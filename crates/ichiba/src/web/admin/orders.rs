@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{error_text, operator};
 use crate::auth::Identity;
+use crate::orders::actions::Action;
 use crate::orders::{self, Command};
 use crate::state::AppState;
 use crate::web::format::{jst_datetime, jst_rfc3339, order_status, url_encode, yen};
@@ -78,7 +79,10 @@ struct OrderPage {
     amounts: Vec<(&'static str, String)>,
     subtotal: String,
     subtotal_yen: i64,
-    open: bool,
+    /// The operator's actions the engine allows now (`orders::actions::available`).
+    can_cancel: bool,
+    can_complete: bool,
+    can_settle: bool,
     history: Vec<HistoryRow>,
     amount: String,
     error: Option<String>,
@@ -158,6 +162,7 @@ async fn order_view(
     if let Some(s) = o.settlement_seller_yen {
         amounts.push(("精算時の出品者への支払額", yen(s)));
     }
+    let allowed = orders::actions::available(&o, orders::Actor::Operator, state.clock.now_ms());
     Ok(OrderPage {
         layout: viewer.layout(format!("注文：{}", o.title)),
         section: "orders",
@@ -174,7 +179,9 @@ async fn order_view(
         amounts,
         subtotal: yen(o.subtotal_yen()),
         subtotal_yen: o.subtotal_yen(),
-        open: !o.state.is_terminal(),
+        can_cancel: allowed.can(Action::OperatorCancel),
+        can_complete: allowed.can(Action::OperatorComplete),
+        can_settle: allowed.can(Action::OperatorSettle),
         history: history
             .iter()
             .map(|h| HistoryRow {
