@@ -96,6 +96,33 @@ pub async fn delete(state: &AppState, user_id: &str, id: &str) -> Result<(), App
     Ok(())
 }
 
+/// The placeholder values of an order the caller may see (404 otherwise).
+async fn values_for(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+) -> Result<model::Values, AppError> {
+    let order = crate::orders::get(state, who, order_id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let (buyer_name, seller_name) = crate::orders::store::party_names(&mut conn, order_id)
+        .await?
+        .unwrap_or_default();
+    Ok(model::Values {
+        buyer_name,
+        seller_name,
+        service_title: order.title.clone(),
+        due_date: crate::clock::jst_date(order.due_at),
+    })
+}
+
+fn rendered(t: store::TemplateRow, values: &model::Values) -> TemplateView {
+    TemplateView {
+        title: model::render(&t.title, values),
+        body: model::render(&t.body, values),
+        id: t.id,
+    }
+}
+
 /// Renders one of the caller's templates for an order the caller is a party of.
 pub async fn render(
     state: &AppState,
@@ -103,24 +130,26 @@ pub async fn render(
     order_id: &str,
     template_id: &str,
 ) -> Result<TemplateView, AppError> {
-    let order = crate::orders::get(state, who, order_id).await?;
+    let values = values_for(state, who, order_id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let t = store::get(&mut conn, &who.user_id, template_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let values = model::Values {
-        buyer_name: crate::auth::display_name(&mut conn, &order.buyer_id)
-            .await?
-            .unwrap_or_default(),
-        seller_name: crate::auth::display_name(&mut conn, &order.seller_id)
-            .await?
-            .unwrap_or_default(),
-        service_title: order.title.clone(),
-        due_date: crate::clock::jst_date(order.due_at),
-    };
-    Ok(TemplateView {
-        id: t.id,
-        title: model::render(&t.title, &values),
-        body: model::render(&t.body, &values),
-    })
+    Ok(rendered(t, &values))
+}
+
+/// Every one of the caller's templates rendered for an order the caller is a party of (the
+/// talk room's template picker): the order and names are read once, not per template.
+pub async fn render_all(
+    state: &AppState,
+    who: &Identity,
+    order_id: &str,
+) -> Result<Vec<TemplateView>, AppError> {
+    let values = values_for(state, who, order_id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    Ok(store::list(&mut conn, &who.user_id)
+        .await?
+        .into_iter()
+        .map(|t| rendered(t, &values))
+        .collect())
 }

@@ -1,5 +1,7 @@
-//! 取引管理 (`/orders`) read in one query: the page runs as many SQL statements for thirty orders
-//! as for one, and each row still shows the other party and the unread messages of its talk room.
+//! Pages whose statements do not grow with their rows: 取引管理 (`/orders`) runs as many SQL
+//! statements for thirty orders as for one, and each row still shows the other party and the
+//! unread messages of its talk room; the talk room renders 27 templates in the statements it
+//! needs for 7.
 //!
 //! Counting: sqlx emits one tracing event (target `sqlx::query`, at DEBUG, or WARN when slow) per
 //! statement it executes; a layer installed once for the whole binary collects them under the
@@ -247,4 +249,27 @@ async fn the_orders_page_shows_the_other_party_and_the_unread_messages_of_each_o
     html_of(&app, &format!("/orders/{first}"), &buyer).await;
     let after = html_of(&app, "/orders", &buyer).await;
     assert_eq!(unread_of(&after, &first), 0, "{}", row_of(&after, &first));
+}
+
+#[tokio::test]
+async fn the_talk_room_renders_any_number_of_templates_in_the_same_statements() {
+    let app = TestApp::spawn().await;
+    let (seller, _buyer, order) = app.deal(5000).await;
+    let room = format!("/orders/{order}");
+    statements_of(&app, &seller, &room).await;
+    let standard = statements_of(&app, &seller, &room).await;
+    for i in 0..20 {
+        let r = app
+            .post(
+                "/api/v1/me/templates",
+                Some(&seller.token),
+                serde_json::json!({"title": format!("定型文{i}"), "body": "{buyer_name}様、ご連絡ありがとうございます。"}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{r:?}");
+    }
+    let more = statements_of(&app, &seller, &room).await;
+    assert_eq!(standard, more, "7 templates, then 27");
+    let html = html_of(&app, &room, &seller).await;
+    assert!(html.contains("定型文19"), "the new templates are offered");
 }

@@ -353,8 +353,7 @@ async fn room_page(
     } = room_now(state, viewer, me, order_id).await?;
     let mut templates = Vec::new();
     if order.side_of(&me.user_id).is_some() {
-        for t in crate::templates::list(state, &me.user_id).await? {
-            let r = crate::templates::render(state, me, order_id, &t.id).await?;
+        for r in crate::templates::render_all(state, me, order_id).await? {
             templates.push(TemplateItem {
                 id: r.id,
                 title: r.title,
