@@ -1,7 +1,8 @@
-//! Orders (取引): purchase, the talk room, delivery, acceptance, send-back, cancel requests,
-//! operator actions and timers. Every command follows one path: open a transaction, load the
-//! order, resolve the caller's role, call the pure [`model::decide`], apply the decision with a
-//! compare-and-set on the order's version, commit, then publish events.
+//! Orders (取引): the talk room, delivery, acceptance, send-back, cancel requests, operator actions
+//! (the purchase is in `purchase.rs`, timers in `timers.rs`). Every command follows one path: open
+//! a transaction, load the order, resolve the caller's role, call the pure [`model::decide`], and
+//! let `commit_decision` write it with a compare-and-set on the order's version, commit, and
+//! publish the events.
 
 pub mod actions;
 mod engine;
@@ -11,18 +12,18 @@ mod money;
 pub mod policy;
 #[cfg(test)]
 mod props;
+mod purchase;
 mod rules;
 pub mod store;
 pub mod texts;
 pub mod timers;
 pub mod view;
 
-use std::collections::BTreeSet;
-
 use serde_json::json;
 
 pub use model::{Actor, CancelReason, Command, DealError, Decision, Order, OrderState, TimerKind};
 pub use policy::Policy;
+pub use purchase::{PurchaseRequest, purchase};
 pub use view::{CancelRequestView, OrderView};
 
 use crate::auth::Identity;
@@ -30,12 +31,9 @@ use crate::clock::Millis;
 use crate::db::new_id;
 use crate::error::AppError;
 use crate::events::{Event, EventKind};
-use crate::idempotency::{self, IdempotencyKey};
-use crate::ledger::{AccountRef, LedgerError, LedgerStoreError};
-use crate::listings::ListingStatus;
+use crate::ledger::{LedgerError, LedgerStoreError};
 use crate::messages::{self, ThreadRow};
 use crate::notifications;
-use crate::payments::PaymentError;
 use crate::state::AppState;
 
 impl From<DealError> for AppError {
@@ -66,22 +64,6 @@ impl From<LedgerStoreError> for AppError {
     }
 }
 
-/// A purchase as requested.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
-pub struct PurchaseRequest {
-    /// The listing to buy.
-    pub listing_id: String,
-    /// Paid options of the listing.
-    #[serde(default)]
-    pub option_ids: Vec<String>,
-    /// Points to spend (1 pt = 1 yen); they pay first.
-    #[serde(default)]
-    pub use_points: i64,
-    /// Payment token for the gateway (`tok_decline` makes the sandbox decline).
-    #[serde(default)]
-    pub payment_token: Option<String>,
-}
-
 /// A message to post together with a command (talk-room text, the delivery message, a
 /// send-back reason).
 #[derive(Debug, Clone)]
@@ -92,160 +74,6 @@ pub struct Post {
     pub body: String,
     /// Attachment ids (uploaded by the poster).
     pub attachment_ids: Vec<String>,
-}
-
-fn rule(code: &'static str, message: &str) -> AppError {
-    AppError::Rule {
-        code,
-        message: message.into(),
-        details: json!({}),
-    }
-}
-
-/// Buys a listing and returns the new order. Honours an idempotency key: the same key and body
-/// returns the first result (the order as it was bought) and charges nothing again.
-///
-/// Errors: 404 for a listing that is not on sale; 422 for unknown options or points the buyer
-/// lacks; 403 for the buyer's own listing; 402 when the card is declined; 429 while the buyer is
-/// suspended by the contact guard.
-#[tracing::instrument(skip_all, fields(user_id = %buyer_id, listing_id = %req.listing_id))]
-pub async fn purchase(
-    state: &AppState,
-    buyer_id: &str,
-    req: &PurchaseRequest,
-    key: Option<IdempotencyKey>,
-    now: Millis,
-) -> Result<Order, AppError> {
-    if let Some(earlier) = idempotency::replay::<serde_json::Value>(&state.db, key.as_ref()).await?
-    {
-        return earlier_purchase(state, earlier).await;
-    }
-    crate::guard::ensure_allowed(state, buyer_id, crate::guard::Activity::Purchase).await?;
-    let mut conn = state.db.pool().acquire().await?;
-    let listing = crate::listings::store::listing_by_id(&mut conn, &req.listing_id)
-        .await?
-        .filter(|l| ListingStatus::parse(&l.status) == Some(ListingStatus::Active))
-        .ok_or(AppError::NotFound)?;
-    let available =
-        crate::listings::store::options_of(&mut conn, std::slice::from_ref(&listing.id)).await?;
-    let wanted: BTreeSet<&String> = req.option_ids.iter().collect();
-    let chosen: Vec<_> = available
-        .iter()
-        .filter(|o| wanted.contains(&o.id))
-        .collect();
-    if chosen.len() != wanted.len() {
-        return Err(rule(
-            "unknown_option",
-            "選択されたオプションはこのサービスにありません。",
-        ));
-    }
-    if req.use_points < 0 {
-        return Err(rule(
-            "invalid_points",
-            "利用ポイントは0以上で指定してください。",
-        ));
-    }
-    let points =
-        crate::ledger::store::balance(&mut conn, &AccountRef::Points(buyer_id.to_string())).await?;
-    if req.use_points > points {
-        return Err(rule(
-            "insufficient_points",
-            "保有ポイントが不足しています。",
-        ));
-    }
-    drop(conn);
-    let order_id = new_id();
-    let decision = model::purchase(
-        model::PurchaseInput {
-            order_id: order_id.clone(),
-            listing_id: listing.id.clone(),
-            buyer_id: buyer_id.to_string(),
-            seller_id: listing.seller_id.clone(),
-            title: listing.title.clone(),
-            price_yen: listing.price_yen,
-            options: chosen.iter().map(|o| (o.price_yen, o.extra_days)).collect(),
-            delivery_days: listing.delivery_days,
-            points_used: req.use_points,
-        },
-        Policy::default(),
-        now,
-    )?;
-    let charge = decision.order.charged_yen();
-    let charge_key = key
-        .as_ref()
-        .map(|k| format!("{}:{}", k.user_id, k.key))
-        .unwrap_or_else(|| order_id.clone());
-    if charge > 0 {
-        match state
-            .gateway
-            .charge(charge, req.payment_token.as_deref(), &charge_key)
-            .await
-        {
-            Ok(_charge_id) => {}
-            Err(PaymentError::Declined) => {
-                return Err(AppError::PaymentDeclined);
-            }
-            Err(e @ PaymentError::Unavailable(_)) => return Err(AppError::internal(e)),
-        }
-    }
-    let mut tx = state.db.begin().await?;
-    store::insert_order(&mut tx, &decision.order).await?;
-    for (i, o) in chosen.iter().enumerate() {
-        store::insert_option(
-            &mut tx,
-            &order_id,
-            i64::try_from(i).unwrap_or(0),
-            &o.id,
-            &o.title,
-            o.price_yen,
-            o.extra_days,
-        )
-        .await?;
-    }
-    let thread_id = messages::store::insert_thread(
-        &mut tx,
-        "order",
-        Some(&order_id),
-        buyer_id,
-        &listing.seller_id,
-        now,
-    )
-    .await?;
-    let thread = messages::store::thread_by_id(&mut tx, &thread_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut events = apply_effects(
-        &mut tx,
-        &thread,
-        &decision,
-        Actor::Buyer,
-        Some(buyer_id),
-        now,
-    )
-    .await?;
-    if let Some(earlier) =
-        idempotency::commit(&state.db, tx, key.as_ref(), &decision.order, now).await?
-    {
-        return Ok(earlier); // a concurrent twin with the same key bought first
-    }
-    events.extend(order_events(&decision.order, now));
-    state.hub.publish(events);
-    Ok(decision.order)
-}
-
-/// The order an earlier purchase with the same key made. Results recorded before orders were
-/// stored whole hold the order's JSON view: those are read back by their id.
-async fn earlier_purchase(state: &AppState, earlier: serde_json::Value) -> Result<Order, AppError> {
-    if let Ok(order) = serde_json::from_value::<Order>(earlier.clone()) {
-        return Ok(order);
-    }
-    let id = earlier["id"]
-        .as_str()
-        .ok_or_else(|| AppError::internal("unreadable purchase record"))?;
-    let mut conn = state.db.pool().acquire().await?;
-    store::order_by_id(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 /// Applies a decision's effects (ledger, timers, history, system message, notifications) in the
