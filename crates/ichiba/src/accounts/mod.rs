@@ -1,9 +1,10 @@
 //! Accounts: registration, login with rate limits, sessions, profiles and the operator role.
 //!
-//! Passwords are hashed with argon2id (on the blocking pool: hashing is deliberately slow). Session
+//! Passwords are hashed with argon2id (on a few threads of its own, see `hashing.rs`). Session
 //! tokens are 256 random bits; only their SHA-256 is stored, so a leaked database holds no usable
 //! token.
 
+pub mod hashing;
 pub mod http;
 pub mod model;
 pub mod store;
@@ -279,9 +280,9 @@ fn to_profile(user: store::UserRow) -> Profile {
     }
 }
 
-/// Hashes a password with argon2id and a random salt, on the blocking pool.
+/// Hashes a password with argon2id and a random salt, on the hashing threads.
 pub async fn hash_password(password: Password) -> Result<String, AccountError> {
-    tokio::task::spawn_blocking(move || {
+    hashing::run(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
@@ -298,7 +299,7 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AccountError> {
     let exists = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
-    let ok = tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+    let ok = hashing::run(move || match PasswordHash::new(&hash) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
