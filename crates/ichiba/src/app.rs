@@ -52,29 +52,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Binds `addr` and serves until SIGINT/SIGTERM; in-flight requests finish first.
-pub async fn serve(state: AppState, addr: SocketAddr) -> Result<(), StartError> {
+/// Binds `addr` and serves within `limits` until SIGINT/SIGTERM; in-flight requests finish first.
+pub async fn serve(
+    state: AppState,
+    addr: SocketAddr,
+    limits: crate::server::Limits,
+) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let local = listener
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
+    let limits = crate::server::Limits {
+        max_connections: crate::server::fit_to_open_file_limit(limits.max_connections),
+        ..limits
+    };
     tracing::info!(
-        "ichiba listening on http://{local} ({:?}, data dir {})",
+        "ichiba listening on http://{local} ({:?}, data dir {}, at most {} connections)",
         state.db.backend(),
-        state.config.data_dir.display()
+        state.config.data_dir.display(),
+        limits.max_connections
     );
     let db = state.db.clone();
     // With the manual clock, time moves only through POST /dev/clock, which runs the timers.
     let worker = (!state.config.dev_clock).then(|| crate::jobs::spawn_worker(state.clone()));
     let app = router(state);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    let result = crate::server::run(listener, app, limits, shutdown_signal()).await;
     if let Some(w) = worker {
         w.abort();
     }

@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     demo::print_logins();
                 }
             }
-            app::serve(state, args.addr).await?;
+            app::serve(state, args.addr, args.limits()).await?;
         }
         Command::Migrate(storage) => {
             let config = Config::from_storage(&storage)?;

@@ -89,6 +89,7 @@ pub struct ZenginArgs {
     /// 委託者コード: the 10 digits the paying bank assigned.
     #[arg(
         long,
+        global = true,
         env = "ICHIBA_ZENGIN_REQUESTER_CODE",
         default_value = "0000000001"
     )]
@@ -96,21 +97,42 @@ pub struct ZenginArgs {
     /// 委託者名 in katakana (converted to half-width, at most 40 characters).
     #[arg(
         long,
+        global = true,
         env = "ICHIBA_ZENGIN_REQUESTER_NAME",
         default_value = "イチバ デモ"
     )]
     pub zengin_requester_name: String,
     /// The paying bank's code (4 digits, must exist in the bundled Zengin data).
-    #[arg(long, env = "ICHIBA_ZENGIN_BANK_CODE", default_value = "0001")]
+    #[arg(
+        long,
+        global = true,
+        env = "ICHIBA_ZENGIN_BANK_CODE",
+        default_value = "0001"
+    )]
     pub zengin_bank_code: String,
     /// The paying branch's code (3 digits).
-    #[arg(long, env = "ICHIBA_ZENGIN_BRANCH_CODE", default_value = "001")]
+    #[arg(
+        long,
+        global = true,
+        env = "ICHIBA_ZENGIN_BRANCH_CODE",
+        default_value = "001"
+    )]
     pub zengin_branch_code: String,
     /// The paying account's type: 1 普通, 2 当座, 4 貯蓄.
-    #[arg(long, env = "ICHIBA_ZENGIN_ACCOUNT_TYPE", default_value_t = 1)]
+    #[arg(
+        long,
+        global = true,
+        env = "ICHIBA_ZENGIN_ACCOUNT_TYPE",
+        default_value_t = 1
+    )]
     pub zengin_account_type: i64,
     /// The paying account's number (up to 7 digits).
-    #[arg(long, env = "ICHIBA_ZENGIN_ACCOUNT_NUMBER", default_value = "1234567")]
+    #[arg(
+        long,
+        global = true,
+        env = "ICHIBA_ZENGIN_ACCOUNT_NUMBER",
+        default_value = "1234567"
+    )]
     pub zengin_account_number: String,
 }
 
@@ -191,10 +213,10 @@ pub enum AdminCommand {
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
     /// Directory for the SQLite file and uploaded files.
-    #[arg(long, env = "ICHIBA_DATA_DIR", default_value = "./data")]
+    #[arg(long, global = true, env = "ICHIBA_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Database URL: `sqlite://PATH` or `postgres://…`. Default: a SQLite file in the data directory.
-    #[arg(long, env = "ICHIBA_DATABASE_URL")]
+    #[arg(long, global = true, env = "ICHIBA_DATABASE_URL")]
     pub database_url: Option<String>,
 }
 
@@ -223,6 +245,27 @@ pub struct ServeArgs {
     /// The paying side of Zengin payout files (operator API).
     #[command(flatten)]
     pub zengin: ZenginArgs,
+    /// Open connections at most (each live event stream holds one); lowered to what the
+    /// open-file limit allows.
+    #[arg(long, env = "ICHIBA_MAX_CONNECTIONS", default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (and an idle connection stays open).
+    #[arg(long, env = "ICHIBA_HEADER_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may go without sending anything.
+    #[arg(long, env = "ICHIBA_BODY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    /// The connection limits these flags ask for.
+    pub fn limits(&self) -> crate::server::Limits {
+        crate::server::Limits {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            body_read_timeout: std::time::Duration::from_secs(self.body_timeout_secs),
+        }
+    }
 }
 
 /// The database backend a URL selects.
@@ -434,6 +477,38 @@ mod tests {
             );
             assert!(!whole.contains("hunter2"), "{whole}");
         }
+    }
+
+    #[test]
+    fn storage_flags_are_accepted_after_the_task_as_well_as_before() {
+        use clap::Parser;
+        for line in [
+            "ichiba admin verify --data-dir /srv/x --database-url postgres://h/db",
+            "ichiba admin --data-dir /srv/x --database-url postgres://h/db verify",
+            "ichiba payouts settle --paid p1 --data-dir /srv/x --database-url postgres://h/db",
+        ] {
+            let cli =
+                Cli::try_parse_from(line.split(' ')).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let storage = match cli.command {
+                Command::Admin { storage, .. } | Command::Payouts { storage, .. } => storage,
+                _ => panic!("{line}: parsed as another command"),
+            };
+            assert_eq!(storage.data_dir, Path::new("/srv/x"), "{line}");
+            assert_eq!(
+                storage.database_url.as_deref(),
+                Some("postgres://h/db"),
+                "{line}"
+            );
+        }
+        let cli = Cli::try_parse_from(
+            "ichiba payouts export --pay-date 2026-12-07 --out f --zengin-bank-code 0005"
+                .split(' '),
+        )
+        .expect("zengin flags after the task");
+        let Command::Payouts { zengin, .. } = cli.command else {
+            panic!("not payouts")
+        };
+        assert_eq!(zengin.zengin_bank_code, "0005");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod payments;
 pub mod payouts;
 pub mod reputation;
 pub mod reviews;
+pub mod server;
 pub mod state;
 pub mod system;
 pub mod templates;

@@ -1,11 +1,10 @@
 //! `TestApp::spawn()`, a small typed client of the API, and a minimal browser for the web app
 //! (session and CSRF cookies sent by hand, redirects not followed).
 
-use std::net::SocketAddr;
-
 use ichiba::app::{self, AppState};
 use ichiba::config::{Config, database_config};
 use ichiba::db::Db;
+use ichiba::server::Limits;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -96,7 +95,7 @@ impl TestApp {
             .expect("connect to the test database");
         prepare(&db).await;
         db.close().await;
-        let (base, state) = serve(config.clone()).await;
+        let (base, state) = serve(config.clone(), Limits::default()).await;
         TestApp {
             base,
             http: reqwest::Client::new(),
@@ -109,7 +108,12 @@ impl TestApp {
 
     /// A second instance of the app on the same database (another "machine"), as its base URL.
     pub async fn sibling(&self) -> String {
-        serve(self.config.clone()).await.0
+        serve(self.config.clone(), Limits::default()).await.0
+    }
+
+    /// Another instance on the same database, served within other connection limits.
+    pub async fn sibling_with(&self, limits: Limits) -> String {
+        serve(self.config.clone(), limits).await.0
     }
 
     /// Whether the suite runs on PostgreSQL.
@@ -403,7 +407,7 @@ pub async fn page(r: reqwest::Response) -> Page {
     }
 }
 
-async fn serve(config: Config) -> (String, AppState) {
+async fn serve(config: Config, limits: Limits) -> (String, AppState) {
     let state = AppState::open(config).await.expect("app starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -411,12 +415,9 @@ async fn serve(config: Config) -> (String, AppState) {
     let addr = listener.local_addr().expect("addr");
     let router = app::router(state.clone());
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
+        ichiba::server::run(listener, router, limits, std::future::pending())
+            .await
+            .expect("serve");
     });
     (format!("http://{addr}"), state)
 }
