@@ -9,8 +9,6 @@ pub mod http;
 pub mod model;
 pub mod store;
 
-use argon2::password_hash::SaltString;
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -282,15 +280,10 @@ fn to_profile(user: store::UserRow) -> Profile {
 
 /// Hashes a password with argon2id and a random salt, on the hashing threads.
 pub async fn hash_password(password: Password) -> Result<String, AccountError> {
-    hashing::run(move || {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AccountError::Hash(e.to_string()))
-    })
-    .await
-    .map_err(|e| AccountError::Hash(e.to_string()))?
+    hashing::run(move || hashing::hash(password.expose().as_bytes()))
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?
+        .map_err(|e| AccountError::Hash(e.to_string()))
 }
 
 /// A fixed argon2id hash of a random string, verified against when the user does not exist.
@@ -299,14 +292,9 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AccountError> {
     let exists = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
-    let ok = hashing::run(move || match PasswordHash::new(&hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    })
-    .await
-    .map_err(|e| AccountError::Hash(e.to_string()))?;
+    let ok = hashing::run(move || hashing::verify(password.as_bytes(), &hash))
+        .await
+        .map_err(|e| AccountError::Hash(e.to_string()))?;
     Ok(ok && exists)
 }
 
