@@ -1,13 +1,17 @@
 //! `Idempotency-Key` for commands that move money (purchase, payout request, points conversion):
 //! a repeat with the same key and body returns the first result; the same key with a different
 //! body is a 409. One mechanism for the API (the header) and the web app (a one-time form key):
-//! a service calls [`replay`] before it does anything and [`commit`] instead of committing its
-//! transaction, which records the result in that same transaction — so the effect and its record
-//! exist together or not at all, and a concurrent twin answers with the winner's result.
+//! a service calls [`begin`] before it does anything — which claims the key, or replays the first
+//! result, waiting for it if the first request is still running — and [`Claim::commit`] instead
+//! of committing its transaction, which records the result in that same transaction. So the
+//! effect and its record exist together or not at all, only one of concurrent twins acts, and
+//! every twin answers with the first one's result.
 
 use axum::http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
 
 use crate::clock::Millis;
@@ -87,6 +91,9 @@ pub enum IdempotencyError {
     /// The key was used before with a different request body (409 `idempotency_key_reused`).
     #[error("idempotency key reused with a different request")]
     Reused,
+    /// The first request with this key is still running (409 `idempotency_key_in_use`).
+    #[error("idempotency key in use by a running request")]
+    InUse,
     /// The database failed, or a stored result could not be read back.
     #[error("idempotency store: {0}")]
     Store(String),
@@ -106,83 +113,229 @@ impl From<IdempotencyError> for AppError {
                 message: "この Idempotency-Key は別の内容のリクエストですでに使われています。"
                     .into(),
             },
+            IdempotencyError::InUse => AppError::Conflict {
+                code: "idempotency_key_in_use",
+                message: "同じ Idempotency-Key のリクエストを処理中です。しばらくしてから再度お試しください。"
+                    .into(),
+            },
             IdempotencyError::Store(cause) => AppError::internal(cause),
         }
     }
 }
 
-/// The result of an earlier request with this key, if there was one.
+/// A claimed key older than this whose request never finished (its process died) may be taken
+/// over by a repeat.
+const ABANDONED_AFTER_MS: Millis = 60_000;
+
+/// How long a repeat waits for the first request with its key to finish before answering 409
+/// `idempotency_key_in_use`.
+const WAIT_FOR_TWIN: Duration = Duration::from_secs(15);
+
+/// What [`begin`] found for a key.
+#[derive(Debug)]
+pub enum Begun<T> {
+    /// The first request with this key finished: answer with its result, do nothing.
+    Replay(T),
+    /// Nobody ran this request yet: do it, then [`Claim::commit`] in the same transaction.
+    Fresh(Claim),
+}
+
+/// The right to run a keyed request, held from [`begin`] to [`Claim::commit`]. Without a key it
+/// is a no-op. Dropped without a commit (the request failed), it frees the key so a retry with
+/// it runs afresh.
+#[derive(Debug)]
+pub struct Claim {
+    db: Db,
+    key: Option<IdempotencyKey>,
+    settled: bool,
+}
+
+/// Starts a keyed request. A repeat of a finished request replays its result; a repeat that
+/// arrives while the first is still running waits for it (up to 15 s) and then replays, so
+/// concurrent twins all get the first request's answer and only one of them acts.
 ///
-/// Errors: [`IdempotencyError::Reused`] when the earlier request had a different body.
-pub async fn replay<T: DeserializeOwned>(
+/// Errors: [`IdempotencyError::Reused`] when the key was used with another body;
+/// [`IdempotencyError::InUse`] when the first request is still running after the wait; `Store`
+/// when the database fails.
+pub async fn begin<T: DeserializeOwned>(
     db: &Db,
-    key: Option<&IdempotencyKey>,
-) -> Result<Option<T>, IdempotencyError> {
-    let Some(k) = key else { return Ok(None) };
-    let mut conn = db.pool().acquire().await?;
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT request_hash, response_json FROM idempotency_keys \
+    key: Option<IdempotencyKey>,
+    now: Millis,
+) -> Result<Begun<T>, IdempotencyError> {
+    let Some(k) = key else {
+        return Ok(Begun::Fresh(Claim {
+            db: db.clone(),
+            key: None,
+            settled: false,
+        }));
+    };
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_TWIN;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if try_claim(db, &k, now).await? {
+            return Ok(Begun::Fresh(Claim {
+                db: db.clone(),
+                key: Some(k),
+                settled: false,
+            }));
+        }
+        match lookup(db, &k).await? {
+            Some(Found::Done(body)) => {
+                return serde_json::from_str(&body)
+                    .map(Begun::Replay)
+                    .map_err(|e| IdempotencyError::Store(e.to_string()));
+            }
+            Some(Found::Running { claimed_at }) if claimed_at < now - ABANDONED_AFTER_MS => {
+                take_over(db, &k, claimed_at, now).await?;
+            }
+            // Freed meanwhile (the first request failed): claim it on the next round.
+            None | Some(Found::Running { .. }) => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(IdempotencyError::InUse);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Status of a claimed key whose request has not finished.
+const RUNNING: i64 = 0;
+/// Status of a key whose request finished (every keyed command answers 2xx).
+const DONE: i64 = 200;
+
+enum Found {
+    Running { claimed_at: Millis },
+    Done(String),
+}
+
+/// Inserts the key as running; false when it exists already.
+async fn try_claim(db: &Db, k: &IdempotencyKey, now: Millis) -> Result<bool, IdempotencyError> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys \
+         (user_id, scope, key, request_hash, status, response_json, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, '', $6)",
+    )
+    .bind(&k.user_id)
+    .bind(k.scope)
+    .bind(&k.key)
+    .bind(&k.request_hash)
+    .bind(RUNNING)
+    .bind(now)
+    .execute(db.pool())
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The key's row, checked against this request's body.
+async fn lookup(db: &Db, k: &IdempotencyKey) -> Result<Option<Found>, IdempotencyError> {
+    let row: Option<(String, i64, String, Millis)> = sqlx::query_as(
+        "SELECT request_hash, status, response_json, created_at_ms FROM idempotency_keys \
          WHERE user_id = $1 AND scope = $2 AND key = $3",
     )
     .bind(&k.user_id)
     .bind(k.scope)
     .bind(&k.key)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(db.pool())
     .await?;
     match row {
         None => Ok(None),
-        Some((hash, _)) if hash != k.request_hash => Err(IdempotencyError::Reused),
-        Some((_, body)) => serde_json::from_str(&body)
-            .map(Some)
-            .map_err(|e| IdempotencyError::Store(e.to_string())),
+        Some((hash, _, _, _)) if hash != k.request_hash => Err(IdempotencyError::Reused),
+        Some((_, RUNNING, _, claimed_at)) => Ok(Some(Found::Running { claimed_at })),
+        Some((_, _, body, _)) => Ok(Some(Found::Done(body))),
     }
 }
 
-/// Records `result` under the key in `tx` and commits it. Without a key it only commits.
-///
-/// Returns `Some(earlier)` when a concurrent request with the same key committed first: `tx` is
-/// then rolled back (its effect never happened) and the caller answers with the winner's result.
-///
-/// Errors: [`IdempotencyError::Reused`] when that winner had a different body; `Store` when the
-/// database fails.
-pub async fn commit<T: Serialize + DeserializeOwned>(
+/// Frees an abandoned claim (only if nobody else took it over first).
+async fn take_over(
     db: &Db,
-    mut tx: Tx,
-    key: Option<&IdempotencyKey>,
-    result: &T,
+    k: &IdempotencyKey,
+    claimed_at: Millis,
     now: Millis,
-) -> Result<Option<T>, IdempotencyError> {
-    if let Some(k) = key {
-        let json =
-            serde_json::to_string(result).map_err(|e| IdempotencyError::Store(e.to_string()))?;
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys \
-             (user_id, scope, key, request_hash, status, response_json, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&k.user_id)
-        .bind(k.scope)
-        .bind(&k.key)
-        .bind(&k.request_hash)
-        // The status column predates typed results; every keyed command answers 2xx.
-        .bind(200_i64)
-        .bind(json)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            drop(tx);
-            if crate::db::is_unique_violation(&e) {
-                return match replay(db, Some(k)).await? {
-                    Some(earlier) => Ok(Some(earlier)),
-                    None => Err(IdempotencyError::Store("raced key vanished".into())),
-                };
+) -> Result<(), IdempotencyError> {
+    tracing::warn!(scope = k.scope, user_id = %k.user_id, "taking over an abandoned idempotency key");
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 \
+         AND status = $4 AND created_at_ms = $5 AND created_at_ms < $6",
+    )
+    .bind(&k.user_id)
+    .bind(k.scope)
+    .bind(&k.key)
+    .bind(RUNNING)
+    .bind(claimed_at)
+    .bind(now - ABANDONED_AFTER_MS)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+impl Claim {
+    /// Records `result` under the key in `tx` and commits `tx`: the effect and its record exist
+    /// together or not at all. Without a key it only commits.
+    ///
+    /// Errors: `Store` when the database fails or the claim was taken over meanwhile (the
+    /// request ran past the abandonment time); `tx` is then rolled back.
+    pub async fn commit<T: Serialize>(
+        mut self,
+        mut tx: Tx,
+        result: &T,
+    ) -> Result<(), IdempotencyError> {
+        if let Some(k) = &self.key {
+            let json = serde_json::to_string(result)
+                .map_err(|e| IdempotencyError::Store(e.to_string()))?;
+            let updated = sqlx::query(
+                "UPDATE idempotency_keys SET status = $1, response_json = $2 \
+                 WHERE user_id = $3 AND scope = $4 AND key = $5 AND status = $6",
+            )
+            .bind(DONE)
+            .bind(json)
+            .bind(&k.user_id)
+            .bind(k.scope)
+            .bind(&k.key)
+            .bind(RUNNING)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Err(IdempotencyError::Store("idempotency claim lost".into()));
             }
-            return Err(e.into());
+        }
+        tx.commit().await?;
+        self.settled = true;
+        Ok(())
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let Some(k) = self.key.take() else { return };
+        let db = self.db.clone();
+        // The request failed before committing: free the key for a retry. Best effort: if this
+        // does not run (the runtime is shutting down), the claim is taken over once abandoned.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let freed = sqlx::query(
+                    "DELETE FROM idempotency_keys \
+                     WHERE user_id = $1 AND scope = $2 AND key = $3 AND status = $4",
+                )
+                .bind(&k.user_id)
+                .bind(k.scope)
+                .bind(&k.key)
+                .bind(RUNNING)
+                .execute(db.pool())
+                .await;
+                if let Err(e) = freed {
+                    tracing::warn!(error = %e, "could not free an idempotency key");
+                }
+            });
         }
     }
-    tx.commit().await?;
-    Ok(None)
 }
 
 #[cfg(test)]

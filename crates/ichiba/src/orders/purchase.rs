@@ -58,10 +58,12 @@ pub async fn purchase(
     key: Option<IdempotencyKey>,
     now: Millis,
 ) -> Result<Order, AppError> {
-    if let Some(earlier) = idempotency::replay::<serde_json::Value>(&state.db, key.as_ref()).await?
-    {
-        return earlier_purchase(state, earlier).await;
-    }
+    // The gateway's own idempotency key: the client's key when there is one.
+    let charge_key = key.as_ref().map(|k| format!("{}:{}", k.user_id, k.key));
+    let claim = match idempotency::begin::<serde_json::Value>(&state.db, key, now).await? {
+        idempotency::Begun::Replay(earlier) => return earlier_purchase(state, earlier).await,
+        idempotency::Begun::Fresh(claim) => claim,
+    };
     crate::guard::ensure_allowed(state, buyer_id, crate::guard::Activity::Purchase).await?;
     let mut conn = state.db.pool().acquire().await?;
     let listing = crate::listings::store::listing_by_id(&mut conn, &req.listing_id)
@@ -113,10 +115,7 @@ pub async fn purchase(
         now,
     )?;
     let charge = decision.order.charged_yen();
-    let charge_key = key
-        .as_ref()
-        .map(|k| format!("{}:{}", k.user_id, k.key))
-        .unwrap_or_else(|| order_id.clone());
+    let charge_key = charge_key.unwrap_or_else(|| order_id.clone());
     if charge > 0 {
         match state
             .gateway
@@ -165,11 +164,7 @@ pub async fn purchase(
         now,
     )
     .await?;
-    if let Some(earlier) =
-        idempotency::commit(&state.db, tx, key.as_ref(), &decision.order, now).await?
-    {
-        return Ok(earlier); // a concurrent twin with the same key bought first
-    }
+    claim.commit(tx, &decision.order).await?;
     events.extend(order_events(&decision.order, now));
     state.hub.publish(events);
     Ok(decision.order)

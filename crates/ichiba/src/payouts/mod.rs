@@ -312,16 +312,15 @@ pub async fn request(
     key: Option<IdempotencyKey>,
     now: Millis,
 ) -> Result<PayoutView, AppError> {
-    if let Some(earlier) = idempotency::replay(&state.db, key.as_ref()).await? {
-        return Ok(earlier);
-    }
+    let claim = match idempotency::begin(&state.db, key, now).await? {
+        idempotency::Begun::Replay(earlier) => return Ok(earlier),
+        idempotency::Begun::Fresh(claim) => claim,
+    };
     let quote = model::quote(&PayoutPolicy::default(), amount_yen)?;
     let mut tx = state.db.begin().await?;
     let (row, event) = create_in_tx(&mut tx, user_id, quote, Origin::User, now).await?;
     let view = PayoutView::from(&row);
-    if let Some(earlier) = idempotency::commit(&state.db, tx, key.as_ref(), &view, now).await? {
-        return Ok(earlier); // a concurrent twin with the same key was first
-    }
+    claim.commit(tx, &view).await?;
     state.hub.publish(vec![event]);
     Ok(view)
 }

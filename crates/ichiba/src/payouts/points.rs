@@ -45,9 +45,10 @@ pub async fn convert(
     key: Option<IdempotencyKey>,
     now: Millis,
 ) -> Result<Converted, AppError> {
-    if let Some(earlier) = idempotency::replay(&state.db, key.as_ref()).await? {
-        return Ok(earlier);
-    }
+    let claim = match idempotency::begin(&state.db, key, now).await? {
+        idempotency::Begun::Replay(earlier) => return Ok(earlier),
+        idempotency::Begun::Fresh(claim) => claim,
+    };
     if amount_yen <= 0 {
         let mut f = FieldErrors::new();
         f.add(
@@ -96,9 +97,7 @@ pub async fn convert(
             policy.points_valid_months
         ),
     };
-    if let Some(earlier) = idempotency::commit(&state.db, tx, key.as_ref(), &body, now).await? {
-        return Ok(earlier); // a concurrent twin with the same key was first
-    }
+    claim.commit(tx, &body).await?;
     Ok(body)
 }
 

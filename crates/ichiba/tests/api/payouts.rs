@@ -704,3 +704,58 @@ async fn the_ledger_csv_has_a_bom_japanese_headers_and_every_payout_with_its_sta
     );
     app.assert_ledger_clean().await;
 }
+
+#[tokio::test]
+async fn concurrent_repeats_of_one_idempotency_key_all_answer_the_first_payout() {
+    let app = TestApp::spawn().await;
+    let seller = seller_with_earnings(&app, 5000).await;
+    register_bank(&app, &seller).await;
+    let send = || {
+        app.http
+            .post(app.url("/api/v1/payouts"))
+            .bearer_auth(&seller.token)
+            .header("Idempotency-Key", "double-click")
+            .json(&json!({"amount_yen": 2000}))
+            .send()
+    };
+    // Eight twins at once: one acts, and every one answers with its payout (they answered 409
+    // payout_already_requested or 422 when the first had not finished yet).
+    let replies = futures::future::join_all((0..8).map(|_| send())).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for r in replies {
+        let r = r.expect("sent");
+        let status = r.status();
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.insert(body["id"].as_str().expect("an id").to_string());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(payouts_of(&app, &seller).await.len(), 1);
+    let b = app.balance(&seller).await;
+    assert_eq!(b["payout_pending_yen"], 2000);
+
+    // A key whose request failed is free again: the retry runs afresh and succeeds.
+    let other = seller_with_earnings(&app, 5000).await;
+    let retry = || {
+        app.http
+            .post(app.url("/api/v1/payouts"))
+            .bearer_auth(&other.token)
+            .header("Idempotency-Key", "retry-me")
+            .json(&json!({"amount_yen": 2000}))
+            .send()
+    };
+    let first = retry().await.expect("sent");
+    assert_eq!(first.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    register_bank(&app, &other).await;
+    let mut second = retry().await.expect("sent");
+    // The failed request frees its key just after answering; a retry that races it waits.
+    for _ in 0..50 {
+        if second.status() != StatusCode::CONFLICT {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        second = retry().await.expect("sent");
+    }
+    assert_eq!(second.status(), StatusCode::CREATED);
+    app.assert_ledger_clean().await;
+}
