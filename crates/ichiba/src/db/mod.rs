@@ -5,6 +5,8 @@
 //! `SQLITE_BUSY` under concurrency whatever the busy timeout, so every write transaction on SQLite
 //! begins with `BEGIN IMMEDIATE` (it takes the write lock up front and waits in the busy handler).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -40,6 +42,8 @@ pub enum DbError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Write transactions begun through [`Db::begin`] (for the load generator's ratios).
+    begun: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -78,7 +82,11 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            begun: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Applies every pending migration of this backend.
@@ -103,10 +111,16 @@ impl Db {
 
     /// Begins a transaction that may write. On SQLite it takes the write lock at once.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.begun.fetch_add(1, Ordering::Relaxed);
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// How many write transactions [`Db::begin`] has begun on this handle and its clones.
+    pub fn write_transactions(&self) -> u64 {
+        self.begun.load(Ordering::Relaxed)
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -1,0 +1,456 @@
+//! Deal-lifecycle load generator: whole deals through the real HTTP API of an in-process server
+//! (purchase, the seller's first message, the formal delivery, acceptance, both reviews), from
+//! `C` concurrent buyers, in rounds, so the cost per deal can be watched as the sellers' history
+//! grows. In the same run it measures the ceiling: the bare database committing the same number
+//! of write transactions per deal (one insert and one update each, at the same concurrency),
+//! and prints ichiba's deals/s as a share of what that ceiling allows.
+//!
+//! Run (see `docs/benchmarks.md`):
+//!
+//! ```text
+//! cargo bench -p ichiba --bench deals -- --backend sqlite --concurrency 1,4,16 --rounds 4 --deals 200
+//! cargo bench -p ichiba --bench deals -- --backend postgres \
+//!     --postgres-url postgres://postgres@127.0.0.1:5432/postgres
+//! ```
+//!
+//! Under `cargo test --benches` (no `--bench` flag) it does nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use ichiba::app::{self, AppState};
+use ichiba::config::{Backend, Config, DatabaseConfig, database_config};
+use ichiba::db::Db;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const SELLERS: usize = 8;
+const PASSWORD: &str = "load-test-password";
+
+struct Options {
+    backend: Backend,
+    postgres_url: String,
+    concurrency: Vec<usize>,
+    rounds: usize,
+    deals: usize,
+}
+
+fn options() -> Result<Option<Options>, BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        return Ok(None);
+    }
+    let mut o = Options {
+        backend: Backend::Sqlite,
+        postgres_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        concurrency: vec![1, 4, 16],
+        rounds: 4,
+        deals: 200,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--backend" => {
+                o.backend = match value()?.as_str() {
+                    "sqlite" => Backend::Sqlite,
+                    "postgres" => Backend::Postgres,
+                    other => return Err(format!("unknown backend {other}").into()),
+                }
+            }
+            "--postgres-url" => o.postgres_url = value()?,
+            "--concurrency" => {
+                o.concurrency = value()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+            }
+            "--rounds" => o.rounds = value()?.parse()?,
+            "--deals" => o.deals = value()?.parse()?,
+            _ => {}
+        }
+    }
+    Ok(Some(o))
+}
+
+/// A fresh database of the chosen backend, and how to drop it afterwards.
+struct Scratch {
+    config: DatabaseConfig,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+async fn scratch(o: &Options, tag: &str) -> Result<Scratch, BoxError> {
+    let dir = tempfile::tempdir()?;
+    match o.backend {
+        Backend::Sqlite => Ok(Scratch {
+            config: database_config(None, dir.path())?,
+            _dir: dir,
+            postgres: None,
+        }),
+        Backend::Postgres => {
+            let name = format!("ichiba_bench_{tag}_{}", std::process::id());
+            let mut admin = sqlx::PgConnection::connect(&o.postgres_url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name}"
+            )))
+            .execute(&mut admin)
+            .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut admin)
+                .await?;
+            let (base, query) = match o.postgres_url.split_once('?') {
+                Some((b, q)) => (b.to_string(), format!("?{q}")),
+                None => (o.postgres_url.clone(), String::new()),
+            };
+            let root = base.rsplit_once('/').map_or(base.as_str(), |(r, _)| r);
+            let url = format!("{root}/{name}{query}");
+            Ok(Scratch {
+                config: database_config(Some(&url), dir.path())?,
+                _dir: dir,
+                postgres: Some((o.postgres_url.clone(), name)),
+            })
+        }
+    }
+}
+
+impl Scratch {
+    async fn drop_database(self) {
+        if let Some((admin_url, name)) = self.postgres
+            && let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Result<Value, BoxError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("{path}: {status} {body}").into());
+        }
+        Ok(body)
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Result<Value, BoxError> {
+        self.call(reqwest::Method::POST, path, token, body).await
+    }
+
+    /// Registers and logs in; (user id, token).
+    async fn user(&self, email: &str, name: &str) -> Result<(String, String), BoxError> {
+        let u = self
+            .post(
+                "/api/v1/users",
+                None,
+                json!({"email": email, "password": PASSWORD, "display_name": name}),
+            )
+            .await?;
+        let s = self
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await?;
+        Ok((
+            u["id"].as_str().unwrap_or_default().to_string(),
+            s["token"].as_str().unwrap_or_default().to_string(),
+        ))
+    }
+}
+
+/// One whole deal; its latency.
+async fn deal(
+    c: &Client,
+    buyer: &str,
+    seller: &str,
+    listing: &str,
+    n: usize,
+) -> Result<Duration, BoxError> {
+    let t = Instant::now();
+    let order = c
+        .post(
+            "/api/v1/orders",
+            Some(buyer),
+            json!({"listing_id": listing}),
+        )
+        .await?;
+    let id = order["id"].as_str().ok_or("no order id")?.to_string();
+    c.post(
+        &format!("/api/v1/orders/{id}/messages"),
+        Some(seller),
+        json!({"body": format!("ご購入ありがとうございます。{n}件目のご依頼、さっそく作業を始めます。")}),
+    )
+    .await?;
+    c.post(
+        &format!("/api/v1/orders/{id}/deliveries"),
+        Some(seller),
+        json!({"body": "納品いたします。ご確認をお願いいたします。"}),
+    )
+    .await?;
+    c.post(
+        &format!("/api/v1/orders/{id}/accept"),
+        Some(buyer),
+        json!({}),
+    )
+    .await?;
+    c.post(
+        &format!("/api/v1/orders/{id}/reviews"),
+        Some(buyer),
+        json!({"public_rating": 5, "comment": "丁寧な対応ありがとうございました。", "private_rating": 5}),
+    )
+    .await?;
+    c.post(
+        &format!("/api/v1/orders/{id}/reviews"),
+        Some(seller),
+        json!({"public_rating": 5, "comment": "スムーズなお取引でした。", "private_rating": 5}),
+    )
+    .await?;
+    Ok(t.elapsed())
+}
+
+struct Market {
+    client: Arc<Client>,
+    state: AppState,
+    sellers: Vec<(String, String)>,
+    buyers: Vec<String>,
+}
+
+async fn market(db: &DatabaseConfig, buyers: usize) -> Result<Market, BoxError> {
+    let data = tempfile::tempdir()?;
+    let config = Config {
+        data_dir: data.path().to_path_buf(),
+        database: db.clone(),
+        dev_clock: false,
+        trust_forwarded_for: false,
+        secure_cookies: false,
+        zengin: Default::default(),
+    };
+    let state = AppState::open(config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let router = app::router(state.clone());
+    tokio::spawn(async move {
+        let _keep = data;
+        let _ = ichiba::server::run(
+            listener,
+            router,
+            ichiba::server::Limits::default(),
+            std::future::pending(),
+        )
+        .await;
+    });
+    let client = Arc::new(Client {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?,
+        base,
+    });
+    let mut sellers = Vec::new();
+    for i in 0..SELLERS {
+        let (_, token) = client
+            .user(&format!("seller{i}@load.example.jp"), &format!("出品者{i}"))
+            .await?;
+        let l = client
+            .post(
+                "/api/v1/listings",
+                Some(&token),
+                json!({
+                    "title": format!("ロゴデザインを丁寧に作成します（負荷試験{i}）"),
+                    "description": "ヒアリングから納品まで、ご要望に合わせて丁寧に対応いたします。修正にも柔軟に対応します。",
+                    "category": "design",
+                    "price_yen": 5000,
+                    "delivery_days": 7
+                }),
+            )
+            .await?;
+        sellers.push((token, l["id"].as_str().unwrap_or_default().to_string()));
+    }
+    let mut tokens = Vec::new();
+    for i in 0..buyers {
+        let (_, token) = client
+            .user(&format!("buyer{i}@load.example.jp"), &format!("購入者{i}"))
+            .await?;
+        tokens.push(token);
+    }
+    Ok(Market {
+        client,
+        state,
+        sellers,
+        buyers: tokens,
+    })
+}
+
+/// Runs `deals` deals with `concurrency` buyers at once; (deals/s, p50, p99, write tx per deal).
+async fn round(
+    m: &Market,
+    concurrency: usize,
+    deals: usize,
+) -> Result<(f64, Duration, Duration, f64), BoxError> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let before = m.state.db.write_transactions();
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let client = Arc::clone(&m.client);
+        let buyer = m.buyers[w].clone();
+        let sellers = m.sellers.clone();
+        let next = Arc::clone(&next);
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= deals {
+                    return Ok::<_, BoxError>(lat);
+                }
+                let (seller, listing) = &sellers[n % sellers.len()];
+                lat.push(deal(&client, &buyer, seller, listing, n).await?);
+            }
+        }));
+    }
+    let mut lat = Vec::new();
+    for w in workers {
+        lat.extend(w.await??);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let txs = (m.state.db.write_transactions() - before) as f64 / deals as f64;
+    Ok((deals as f64 / secs, pct(0.5), pct(0.99), txs))
+}
+
+/// The bare database's commit rate at `concurrency`: each transaction inserts a row and updates
+/// the writer's counter row, as ichiba's write transactions at least do. Commits/s.
+async fn ceiling(db: &DatabaseConfig, concurrency: usize, commits: usize) -> Result<f64, BoxError> {
+    let db = Db::connect(db, u32::try_from(concurrency.max(2))?).await?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS bare_rows (id TEXT PRIMARY KEY, body TEXT NOT NULL, at BIGINT NOT NULL); \
+         CREATE TABLE IF NOT EXISTS bare_counters (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)",
+    )
+    .execute(db.pool())
+    .await?;
+    for w in 0..concurrency {
+        sqlx::query("INSERT INTO bare_counters (id, n) VALUES ($1, 0) ON CONFLICT (id) DO NOTHING")
+            .bind(i64::try_from(w)?)
+            .execute(db.pool())
+            .await?;
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let db = db.clone();
+        let next = Arc::clone(&next);
+        workers.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < commits {
+                let mut tx = db.begin().await?;
+                sqlx::query("INSERT INTO bare_rows (id, body, at) VALUES ($1, $2, $3)")
+                    .bind(ichiba::db::new_id())
+                    .bind("ご購入ありがとうございます。さっそく作業を始めます。")
+                    .bind(0_i64)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE bare_counters SET n = n + 1 WHERE id = $1")
+                    .bind(i64::try_from(w)?)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok::<_, BoxError>(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let rate = commits as f64 / started.elapsed().as_secs_f64();
+    db.close().await;
+    Ok(rate)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let Some(o) = options()? else { return Ok(()) };
+    let max_c = o.concurrency.iter().copied().max().unwrap_or(1);
+    println!(
+        "deal lifecycle, {:?}: purchase, first message, delivery, acceptance, two reviews; {} sellers, {} deals per round",
+        o.backend, SELLERS, o.deals
+    );
+    println!(
+        "{:>3} {:>5} {:>9} {:>8} {:>8} {:>8} {:>11} {:>12} {:>8}",
+        "c",
+        "round",
+        "history",
+        "deals/s",
+        "p50 ms",
+        "p99 ms",
+        "write tx/d",
+        "ceiling d/s",
+        "share"
+    );
+    for &c in &o.concurrency {
+        let app_db = scratch(&o, "app").await?;
+        let bare_db = scratch(&o, "bare").await?;
+        let m = market(&app_db.config, max_c).await?;
+        let mut shares = Vec::new();
+        for r in 0..o.rounds {
+            let history = r * o.deals;
+            let (rate, p50, p99, txs) = round(&m, c, o.deals).await?;
+            let commits =
+                ceiling(&bare_db.config, c, (o.deals as f64 * txs).ceil() as usize).await?;
+            let ceiling_deals = commits / txs.max(1.0);
+            let share = rate / ceiling_deals;
+            shares.push(share);
+            println!(
+                "{c:>3} {r:>5} {history:>9} {rate:>8.1} {:>8} {:>8} {txs:>11.1} {ceiling_deals:>12.1} {:>7.1}%",
+                ms(p50),
+                ms(p99),
+                share * 100.0
+            );
+        }
+        let (lo, hi) = shares
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+        println!(
+            "    c={c}: share of the bare database's ceiling {:.1}–{:.1}% over {} rounds",
+            lo * 100.0,
+            hi * 100.0,
+            o.rounds
+        );
+        m.state.db.close().await;
+        app_db.drop_database().await;
+        bare_db.drop_database().await;
+    }
+    Ok(())
+}
