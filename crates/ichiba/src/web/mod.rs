@@ -139,6 +139,19 @@ impl From<AppError> for WebError {
     }
 }
 
+/// The feature errors the pages meet, each through its one mapping to [`AppError`].
+macro_rules! web_error_from {
+    ($($feature:ty),* $(,)?) => {$(
+        impl From<$feature> for WebError {
+            fn from(e: $feature) -> Self {
+                WebError::App(e.into())
+            }
+        }
+    )*};
+}
+
+web_error_from!(crate::guard::GuardError);
+
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
         WebError::App(AppError::internal(e))
