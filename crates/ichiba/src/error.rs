@@ -154,6 +154,14 @@ impl AppError {
         AppError::Internal(e.into())
     }
 
+    /// 400 `invalid_cursor`: a list cursor this server did not make.
+    pub fn invalid_cursor() -> Self {
+        AppError::BadRequest {
+            code: "invalid_cursor",
+            message: "cursor の値が正しくありません。".into(),
+        }
+    }
+
     /// The HTTP status of this error (one exhaustive mapping).
     pub fn status(&self) -> StatusCode {
         match self {

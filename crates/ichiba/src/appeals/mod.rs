@@ -212,7 +212,8 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
         is_operator: false,
     };
     let now = state.clock.now_ms();
-    let result = match context {
+    // Only logged: the order's and the thread's own errors, whatever feature they come from.
+    let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match context {
         Context::OrderMessage { order_id } => {
             let post = orders::Post {
                 kind: "text",
@@ -229,6 +230,7 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
             )
             .await
             .map(|_| ())
+            .map_err(Into::into)
         }
         Context::DirectMessage { to_user_id } => messages::send_direct(
             &state.db,
@@ -240,7 +242,8 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
             now,
         )
         .await
-        .map(|_| ()),
+        .map(|_| ())
+        .map_err(Into::into),
         Context::Delivery { .. }
         | Context::SendBack { .. }
         | Context::CancelNote { .. }

@@ -150,7 +150,7 @@ macro_rules! web_error_from {
     )*};
 }
 
-web_error_from!(crate::guard::GuardError);
+web_error_from!(crate::guard::GuardError, crate::messages::MessageError);
 
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
