@@ -150,7 +150,11 @@ macro_rules! web_error_from {
     )*};
 }
 
-web_error_from!(crate::guard::GuardError, crate::messages::MessageError);
+web_error_from!(
+    crate::guard::GuardError,
+    crate::messages::MessageError,
+    crate::orders::OrderError,
+);
 
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
