@@ -154,6 +154,7 @@ web_error_from!(
     crate::guard::GuardError,
     crate::messages::MessageError,
     crate::orders::OrderError,
+    crate::reviews::ReviewError,
 );
 
 impl From<sqlx::Error> for WebError {
