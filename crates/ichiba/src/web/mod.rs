@@ -151,6 +151,7 @@ macro_rules! web_error_from {
 }
 
 web_error_from!(
+    crate::appeals::AppealError,
     crate::guard::GuardError,
     crate::messages::MessageError,
     crate::orders::OrderError,
