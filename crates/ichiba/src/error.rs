@@ -154,6 +154,14 @@ impl AppError {
         AppError::Internal(e.into())
     }
 
+    /// 400 `invalid_cursor`: a list cursor this server did not make.
+    pub fn invalid_cursor() -> Self {
+        AppError::BadRequest {
+            code: "invalid_cursor",
+            message: "cursor の値が正しくありません。".into(),
+        }
+    }
+
     /// The HTTP status of this error (one exhaustive mapping).
     pub fn status(&self) -> StatusCode {
         match self {
@@ -272,6 +280,44 @@ impl From<FieldErrors> for AppError {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         AppError::internal(e)
+    }
+}
+
+/// The check every feature's error mapping is tested with.
+#[cfg(test)]
+pub(crate) mod mapping {
+    use std::collections::BTreeSet;
+
+    use axum::http::StatusCode;
+
+    use super::AppError;
+
+    /// Checks `From<E> for AppError`: each sample maps to the status and `code` written beside it
+    /// (API.md, not read back from the mapping), and the samples cover every variant. `variant`
+    /// numbers the variants `0..count` with a `match` that has no `_` arm, so a new variant does
+    /// not compile until it is numbered, and then fails here until it has a sample.
+    pub(crate) fn check<E>(
+        samples: Vec<(E, StatusCode, &str)>,
+        variant: fn(&E) -> usize,
+        count: usize,
+    ) where
+        E: std::fmt::Debug + Into<AppError>,
+    {
+        let mut covered = BTreeSet::new();
+        for (e, status, code) in samples {
+            let n = variant(&e);
+            assert!(
+                n < count,
+                "variant {n} of {e:?} is beyond the count {count}"
+            );
+            covered.insert(n);
+            let shown = format!("{e:?}");
+            let app: AppError = e.into();
+            assert_eq!(app.status(), status, "{shown}");
+            assert_eq!(app.body()["error"]["code"], code, "{shown}");
+        }
+        let missing: Vec<usize> = (0..count).filter(|n| !covered.contains(n)).collect();
+        assert!(missing.is_empty(), "variants without a sample: {missing:?}");
     }
 }
 

@@ -18,6 +18,41 @@ use crate::guard::{self, Context, FindingView};
 use crate::state::AppState;
 use crate::{messages, notifications, orders};
 
+/// What can go wrong with appeals.
+#[derive(Debug, thiserror::Error)]
+pub enum AppealError {
+    /// Field validation failed (the text, the operator's decision).
+    #[error("invalid appeal")]
+    Invalid(FieldErrors),
+    /// No such appeal.
+    #[error("appeal not found")]
+    NotFound,
+    /// An operator has decided this appeal already.
+    #[error("appeal already decided")]
+    AlreadyDecided,
+    /// Where the text was written could not be recorded.
+    #[error("context not serialisable: {0}")]
+    Context(#[from] serde_json::Error),
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<AppealError> for AppError {
+    fn from(e: AppealError) -> Self {
+        match e {
+            AppealError::Invalid(fields) => AppError::Validation(fields),
+            AppealError::NotFound => AppError::NotFound,
+            AppealError::AlreadyDecided => AppError::Conflict {
+                code: "appeal_decided",
+                message: "この異議申し立ては判断済みです。".into(),
+            },
+            AppealError::Context(e) => AppError::internal(e),
+            AppealError::Db(e) => AppError::internal(e),
+        }
+    }
+}
+
 /// An appeal as shown.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AppealView {
@@ -65,15 +100,17 @@ fn appeal_view(state: &AppState, r: store::AppealRow) -> AppealView {
 
 /// Files an appeal against a block: the text goes to the operators' queue, linked to the user's
 /// latest violation with the same text (if any).
+///
+/// Errors: [`AppealError::Invalid`] for an empty or overlong text.
 pub async fn file(
     state: &AppState,
     user_id: &str,
     text: &str,
     context: &Context,
-) -> Result<AppealView, AppError> {
-    let body = messages::parse_body(text)?;
+) -> Result<AppealView, AppealError> {
+    let body = messages::parse_body(text).map_err(AppealError::Invalid)?;
     let now = state.clock.now_ms();
-    let context_json = serde_json::to_string(context).map_err(AppError::internal)?;
+    let context_json = serde_json::to_string(context)?;
     let mut tx = state.db.begin().await?;
     let violation =
         guard::store::latest_violation_for(&mut tx, user_id, &guard::text_hash(body.as_str()))
@@ -107,7 +144,7 @@ pub struct QueuedAppeal {
 pub async fn queue_named(
     state: &AppState,
     filter: Option<&str>,
-) -> Result<Vec<QueuedAppeal>, AppError> {
+) -> Result<Vec<QueuedAppeal>, AppealError> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(store::appeal_queue(&mut conn, filter)
         .await?
@@ -120,7 +157,7 @@ pub async fn queue_named(
 }
 
 /// The operators' queue as the API lists it: [`queue_named`] without the names.
-pub async fn queue(state: &AppState, filter: Option<&str>) -> Result<Vec<AppealView>, AppError> {
+pub async fn queue(state: &AppState, filter: Option<&str>) -> Result<Vec<AppealView>, AppealError> {
     Ok(queue_named(state, filter)
         .await?
         .into_iter()
@@ -129,7 +166,7 @@ pub async fn queue(state: &AppState, filter: Option<&str>) -> Result<Vec<AppealV
 }
 
 /// How many appeals wait for an operator's decision.
-pub async fn pending_count(state: &AppState) -> Result<i64, AppError> {
+pub async fn pending_count(state: &AppState) -> Result<i64, AppealError> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(store::count_appeals(&mut conn, "pending").await?)
 }
@@ -137,24 +174,23 @@ pub async fn pending_count(state: &AppState) -> Result<i64, AppError> {
 /// An operator's decision on an appeal. `allow`: the strike is removed and a message is delivered
 /// to its thread (talk room or direct message) as the user wrote it; `uphold`: the block stands.
 /// Either way the user is notified and the decision audited.
+///
+/// Errors: [`AppealError::NotFound`], [`AppealError::AlreadyDecided`].
 pub async fn decide(
     state: &AppState,
     operator: &Identity,
     id: &str,
     allow: bool,
     note: &str,
-) -> Result<AppealView, AppError> {
+) -> Result<AppealView, AppealError> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let row = store::appeal(&mut tx, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppealError::NotFound)?;
     let decision = if allow { "allowed" } else { "upheld" };
     if !store::decide_appeal(&mut tx, id, decision, &operator.user_id, note, now).await? {
-        return Err(AppError::Conflict {
-            code: "appeal_decided",
-            message: "この異議申し立ては判断済みです。".into(),
-        });
+        return Err(AppealError::AlreadyDecided);
     }
     if allow && let Some(v) = &row.violation_id {
         guard::store::void_violation(&mut tx, v).await?;
@@ -197,7 +233,7 @@ pub async fn decide(
     let mut conn = state.db.pool().acquire().await?;
     let row = store::appeal(&mut conn, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppealError::NotFound)?;
     Ok(appeal_view(state, row))
 }
 
@@ -212,7 +248,8 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
         is_operator: false,
     };
     let now = state.clock.now_ms();
-    let result = match context {
+    // Only logged: the order's and the thread's own errors, whatever feature they come from.
+    let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match context {
         Context::OrderMessage { order_id } => {
             let post = orders::Post {
                 kind: "text",
@@ -229,6 +266,7 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
             )
             .await
             .map(|_| ())
+            .map_err(Into::into)
         }
         Context::DirectMessage { to_user_id } => messages::send_direct(
             &state.db,
@@ -240,7 +278,8 @@ async fn deliver(state: &AppState, row: &store::AppealRow) {
             now,
         )
         .await
-        .map(|_| ()),
+        .map(|_| ())
+        .map_err(Into::into),
         Context::Delivery { .. }
         | Context::SendBack { .. }
         | Context::CancelNote { .. }
@@ -261,7 +300,7 @@ pub async fn decide_named(
     id: &str,
     decision: &str,
     note: &str,
-) -> Result<AppealView, AppError> {
+) -> Result<AppealView, AppealError> {
     let allow = match decision {
         "allow" => true,
         "uphold" => false,
@@ -272,8 +311,53 @@ pub async fn decide_named(
                 "invalid",
                 "decision は allow または uphold を指定してください。",
             );
-            return Err(f.into());
+            return Err(AppealError::Invalid(f));
         }
     };
     decide(state, operator, id, allow, note).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    fn variant(e: &AppealError) -> usize {
+        match e {
+            AppealError::Invalid(_) => 0,
+            AppealError::NotFound => 1,
+            AppealError::AlreadyDecided => 2,
+            AppealError::Context(_) => 3,
+            AppealError::Db(_) => 4,
+        }
+    }
+
+    #[test]
+    fn every_appeal_error_maps_to_its_status_and_code() {
+        let samples = vec![
+            (
+                AppealError::Invalid(messages::parse_body("").expect_err("empty")),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            ),
+            (AppealError::NotFound, StatusCode::NOT_FOUND, "not_found"),
+            (
+                AppealError::AlreadyDecided,
+                StatusCode::CONFLICT,
+                "appeal_decided",
+            ),
+            (
+                AppealError::Context(serde_json::from_str::<i64>("x").expect_err("not json")),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+            ),
+            (
+                AppealError::Db(sqlx::Error::RowNotFound),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+            ),
+        ];
+        crate::error::mapping::check(samples, variant, 5);
+    }
 }

@@ -7,11 +7,10 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::model::{self, Activity, Standing};
-use super::store;
+use super::{GuardError, store};
 use crate::auth::Identity;
 use crate::clock::{Millis, to_rfc3339};
 use crate::db::Db;
-use crate::error::AppError;
 use crate::state::AppState;
 
 /// The sanction in force for a user, if any (a suspension outranks a restriction).
@@ -33,13 +32,13 @@ pub async fn standing(
     }))
 }
 
-/// Refuses the activity when a sanction blocks it: 429 `restricted` (with `until_at`) or 403
-/// `account_suspended`.
+/// Refuses the activity when a sanction blocks it: [`GuardError::Restricted`] (429 `restricted`,
+/// with `until_at`) or [`GuardError::Suspended`] (403 `account_suspended`).
 pub async fn ensure_allowed(
     state: &AppState,
     user_id: &str,
     activity: Activity,
-) -> Result<(), AppError> {
+) -> Result<(), GuardError> {
     let Some(s) = standing(&state.db, user_id, state.clock.now_ms()).await? else {
         return Ok(());
     };
@@ -47,18 +46,17 @@ pub async fn ensure_allowed(
         return Ok(());
     }
     if s.kind == "suspended" {
-        Err(AppError::Forbidden {
-            code: "account_suspended",
-            message: "アカウントが停止されています。取引中の注文の閲覧と完了のみ行えます。".into(),
-        })
+        Err(GuardError::Suspended)
     } else {
-        Err(AppError::Restricted {
+        Err(GuardError::Restricted {
             until_at: s.until_at.unwrap_or_default(),
         })
     }
 }
 
 /// Lifts every sanction of a user (operator action, audited with the note, user notified).
+///
+/// Errors: [`GuardError::NotFound`] for an unknown user.
 pub async fn lift(
     db: &Db,
     hub: &crate::events::Hub,
@@ -66,10 +64,10 @@ pub async fn lift(
     user_id: &str,
     note: &str,
     now: Millis,
-) -> Result<u64, AppError> {
+) -> Result<u64, GuardError> {
     let mut tx = db.begin().await?;
     if crate::auth::display_name(&mut tx, user_id).await?.is_none() {
-        return Err(AppError::NotFound);
+        return Err(GuardError::NotFound);
     }
     let n = store::lift_all(&mut tx, user_id, operator_id.unwrap_or("cli"), now).await?;
     store::audit(
@@ -130,7 +128,7 @@ fn sanction_kind_label(kind: &str) -> &'static str {
 }
 
 /// Every sanction in force (operators): suspensions first, then newest first, at most 500.
-pub async fn sanctions_in_force(db: &Db, now: Millis) -> Result<Vec<SanctionView>, AppError> {
+pub async fn sanctions_in_force(db: &Db, now: Millis) -> Result<Vec<SanctionView>, GuardError> {
     let mut conn = db.pool().acquire().await?;
     Ok(store::sanctions_in_force(&mut conn, now, 500)
         .await?
@@ -153,11 +151,11 @@ pub async fn sanctions_of(
     db: &Db,
     user_id: &str,
     now: Millis,
-) -> Result<Vec<SanctionView>, AppError> {
+) -> Result<Vec<SanctionView>, GuardError> {
     let mut conn = db.pool().acquire().await?;
     let user_name = crate::auth::display_name(&mut conn, user_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(GuardError::NotFound)?;
     Ok(store::active_sanctions(&mut conn, user_id, now)
         .await?
         .into_iter()
@@ -176,17 +174,19 @@ pub async fn sanctions_of(
 
 /// [`lift`] by an operator with a note (at most 1,000 characters) kept in the audit log next to
 /// the lift. Returns how many sanctions were lifted.
+///
+/// Errors: [`GuardError::Invalid`] for a longer note, [`GuardError::NotFound`] for an unknown user.
 pub async fn lift_noted(
     state: &AppState,
     operator: &Identity,
     user_id: &str,
     note: &str,
-) -> Result<u64, AppError> {
+) -> Result<u64, GuardError> {
     let note = note.trim();
     if note.chars().count() > 1000 {
         let mut f = crate::error::FieldErrors::new();
         f.add("note", "too_long", "メモは1000文字以内で入力してください。");
-        return Err(f.into());
+        return Err(GuardError::Invalid(f));
     }
     let now = state.clock.now_ms();
     lift(

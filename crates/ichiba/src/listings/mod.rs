@@ -17,6 +17,7 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::cursor::{decode_key_cursor, encode_cursor};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldErrors};
+use crate::guard::GuardError;
 use crate::state::AppState;
 
 /// What can go wrong with listings.
@@ -32,9 +33,9 @@ pub enum ListingError {
     #[error("listing changed concurrently")]
     Conflict,
     /// The contact guard refused a text (422 `off_platform_contact`) or the seller may not edit
-    /// listings now (429); the guard's own answer, passed through unchanged.
-    #[error("refused by the contact guard")]
-    Guard(AppError),
+    /// listings now (429 / 403); the guard's own answer.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     /// Database failure.
     #[error(transparent)]
     Db(#[from] sqlx::Error),
@@ -49,7 +50,7 @@ impl From<ListingError> for AppError {
                 code: "concurrent_update",
                 message: "同時に更新されました。もう一度お試しください。".into(),
             },
-            ListingError::Guard(e) => e,
+            ListingError::Guard(e) => e.into(),
             ListingError::Db(e) => AppError::internal(e),
         }
     }
@@ -156,9 +157,7 @@ pub struct ListQuery {
 /// Listing edits need an unrestricted account, and every text passes the contact guard before
 /// anything is stored.
 async fn screen(state: &AppState, seller_id: &str, raw: &RawListing) -> Result<(), ListingError> {
-    crate::guard::ensure_allowed(state, seller_id, crate::guard::Activity::ListingEdit)
-        .await
-        .map_err(ListingError::Guard)?;
+    crate::guard::ensure_allowed(state, seller_id, crate::guard::Activity::ListingEdit).await?;
     let mut fields: Vec<(String, &str)> = vec![];
     if let Some(t) = &raw.title {
         fields.push(("title".into(), t));
@@ -178,8 +177,8 @@ async fn screen(state: &AppState, seller_id: &str, raw: &RawListing) -> Result<(
         &crate::guard::Context::Listing,
         &refs,
     )
-    .await
-    .map_err(ListingError::Guard)
+    .await?;
+    Ok(())
 }
 
 /// Creates a listing for `seller_id` (screened first), refreshes the seller's scores, and returns

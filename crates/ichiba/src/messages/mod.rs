@@ -15,8 +15,61 @@ use crate::clock::{Millis, to_rfc3339};
 use crate::db::{Db, new_id};
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::events::{Event, EventKind, Hub};
+use crate::guard::GuardError;
 
 pub use store::ThreadRow;
+
+/// What can go wrong with messages and threads.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// Field validation failed (the body).
+    #[error("invalid message")]
+    Invalid(FieldErrors),
+    /// An attachment id is unknown or was uploaded by someone else.
+    #[error("unknown attachment")]
+    UnknownAttachment,
+    /// A direct message to oneself.
+    #[error("cannot message oneself")]
+    CannotMessageSelf,
+    /// No such thread or user, or the caller is not a member.
+    #[error("thread not found")]
+    NotFound,
+    /// A page cursor this server did not make.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// The contact guard refused the text or the sender may not send direct messages now.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<MessageError> for AppError {
+    fn from(e: MessageError) -> Self {
+        match e {
+            MessageError::Invalid(fields) => AppError::Validation(fields),
+            MessageError::UnknownAttachment => {
+                let mut f = FieldErrors::new();
+                f.add(
+                    "attachment_ids",
+                    "unknown_attachment",
+                    "添付ファイルが見つかりません。アップロードし直してください。",
+                );
+                AppError::Validation(f)
+            }
+            MessageError::CannotMessageSelf => AppError::Rule {
+                code: "cannot_message_self",
+                message: "ご自身にはメッセージを送れません。".into(),
+                details: serde_json::json!({}),
+            },
+            MessageError::NotFound => AppError::NotFound,
+            MessageError::InvalidCursor => AppError::invalid_cursor(),
+            MessageError::Guard(e) => e.into(),
+            MessageError::Db(e) => AppError::internal(e),
+        }
+    }
+}
 
 /// A message body: 1 to 5,000 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +108,12 @@ impl MessageBody {
     }
 }
 
-/// Parses a body, as a 422 with the field error.
-pub fn parse_body(input: &str) -> Result<MessageBody, AppError> {
+/// Parses a body, with the field error as a set (a 422 `validation_failed` at the edge).
+pub fn parse_body(input: &str) -> Result<MessageBody, FieldErrors> {
     MessageBody::parse(input).map_err(|e| {
         let mut f = FieldErrors::new();
         f.add(e.field, e.code, e.message);
-        AppError::Validation(f)
+        f
     })
 }
 
@@ -108,7 +161,9 @@ pub struct MessagePage {
 }
 
 /// Stores a message in the caller's transaction and returns it with the events for both members
-/// (to publish after commit). Attachments must belong to the author.
+/// (to publish after commit).
+///
+/// Errors: [`MessageError::UnknownAttachment`] unless every attachment belongs to the author.
 pub async fn insert(
     conn: &mut sqlx::AnyConnection,
     thread: &ThreadRow,
@@ -117,17 +172,11 @@ pub async fn insert(
     body: &str,
     attachment_ids: &[String],
     now: Millis,
-) -> Result<(MessageView, Vec<Event>), AppError> {
+) -> Result<(MessageView, Vec<Event>), MessageError> {
     if !attachment_ids.is_empty() {
         let owner = author_id.unwrap_or("");
         if !store::owns_attachments(conn, owner, attachment_ids).await? {
-            let mut f = FieldErrors::new();
-            f.add(
-                "attachment_ids",
-                "unknown_attachment",
-                "添付ファイルが見つかりません。アップロードし直してください。",
-            );
-            return Err(AppError::Validation(f));
+            return Err(MessageError::UnknownAttachment);
         }
     }
     let seq = store::next_seq(conn, &thread.id, now).await?;
@@ -148,7 +197,7 @@ pub async fn insert(
         store::mark_read(conn, &thread.id, author, seq).await?;
     }
     let mut views = to_views(conn, thread, vec![row]).await?;
-    let view = views.pop().ok_or(AppError::NotFound)?;
+    let view = views.pop().ok_or(MessageError::NotFound)?;
     let data = serde_json::to_value(&view).unwrap_or_default();
     let events = [&thread.user_a, &thread.user_b]
         .into_iter()
@@ -205,18 +254,17 @@ pub async fn to_views(
 }
 
 /// A page of a thread's messages for a member, oldest first; marks them read for the reader.
+///
+/// Errors: [`MessageError::InvalidCursor`] for a cursor this server did not make.
 pub async fn page(
     db: &Db,
     thread: &ThreadRow,
     reader: &str,
     cursor: Option<&str>,
-) -> Result<MessagePage, AppError> {
+) -> Result<MessagePage, MessageError> {
     let after = match cursor {
         None => 0,
-        Some(c) => c.parse::<i64>().map_err(|_| AppError::BadRequest {
-            code: "invalid_cursor",
-            message: "cursor の値が正しくありません。".into(),
-        })?,
+        Some(c) => c.parse::<i64>().map_err(|_| MessageError::InvalidCursor)?,
     };
     let limit = 100;
     let mut conn = db.pool().acquire().await?;
@@ -262,6 +310,9 @@ pub struct OtherUser {
 }
 
 /// Sends a direct message (a thread is created on the first one).
+///
+/// Errors: [`MessageError::Invalid`] for the body, [`MessageError::CannotMessageSelf`],
+/// [`MessageError::NotFound`] for an unknown recipient, [`MessageError::UnknownAttachment`].
 pub async fn send_direct(
     db: &Db,
     hub: &Hub,
@@ -270,18 +321,14 @@ pub async fn send_direct(
     body: &str,
     attachment_ids: &[String],
     now: Millis,
-) -> Result<MessageView, AppError> {
-    let body = parse_body(body)?;
+) -> Result<MessageView, MessageError> {
+    let body = parse_body(body).map_err(MessageError::Invalid)?;
     if from == to {
-        return Err(AppError::Rule {
-            code: "cannot_message_self",
-            message: "ご自身にはメッセージを送れません。".into(),
-            details: serde_json::json!({}),
-        });
+        return Err(MessageError::CannotMessageSelf);
     }
     let mut tx = db.begin().await?;
     if crate::auth::display_name(&mut tx, to).await?.is_none() {
-        return Err(AppError::NotFound);
+        return Err(MessageError::NotFound);
     }
     let thread = match store::direct_thread(&mut tx, from, to).await? {
         Some(t) => t,
@@ -289,7 +336,7 @@ pub async fn send_direct(
             let id = store::insert_thread(&mut tx, "direct", None, from, to, now).await?;
             store::thread_by_id(&mut tx, &id)
                 .await?
-                .ok_or(AppError::NotFound)?
+                .ok_or(MessageError::NotFound)?
         }
     };
     let (view, events) = insert(
@@ -363,7 +410,7 @@ impl From<store::DirectThreadRow> for DirectThreadSummary {
 pub async fn direct_thread_summaries(
     db: &Db,
     user_id: &str,
-) -> Result<Vec<DirectThreadSummary>, AppError> {
+) -> Result<Vec<DirectThreadSummary>, MessageError> {
     let mut conn = db.pool().acquire().await?;
     let rows = store::direct_thread_rows(&mut conn, user_id).await?;
     Ok(rows.into_iter().map(Into::into).collect())
@@ -371,18 +418,18 @@ pub async fn direct_thread_summaries(
 
 /// The caller's direct-message threads: the list rows and, in one more query, the attachments of
 /// their latest messages.
-pub async fn direct_threads(db: &Db, user_id: &str) -> Result<Vec<DirectThreadView>, AppError> {
+pub async fn direct_threads(db: &Db, user_id: &str) -> Result<Vec<DirectThreadView>, MessageError> {
     let mut conn = db.pool().acquire().await?;
     let rows = store::direct_thread_rows(&mut conn, user_id).await?;
     let summaries: Vec<DirectThreadSummary> = rows.into_iter().map(Into::into).collect();
-    with_attachments(&mut conn, summaries).await
+    Ok(with_attachments(&mut conn, summaries).await?)
 }
 
 /// Thread views of list rows, with the attachments of every latest message read at once.
 async fn with_attachments(
     conn: &mut sqlx::AnyConnection,
     summaries: Vec<DirectThreadSummary>,
-) -> Result<Vec<DirectThreadView>, AppError> {
+) -> Result<Vec<DirectThreadView>, sqlx::Error> {
     let ids: Vec<String> = summaries
         .iter()
         .filter_map(|t| t.last_message.as_ref().map(|m| m.id.clone()))
@@ -413,21 +460,21 @@ pub async fn direct_thread_for(
     db: &Db,
     user_id: &str,
     thread_id: &str,
-) -> Result<(ThreadRow, DirectThreadView), AppError> {
+) -> Result<(ThreadRow, DirectThreadView), MessageError> {
     let mut conn = db.pool().acquire().await?;
     let t = store::thread_by_id(&mut conn, thread_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(MessageError::NotFound)?;
     if t.kind != "direct" || !t.has_member(user_id) {
-        return Err(AppError::NotFound);
+        return Err(MessageError::NotFound);
     }
     let row = store::direct_thread_row(&mut conn, user_id, thread_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(MessageError::NotFound)?;
     let view = with_attachments(&mut conn, vec![row.into()])
         .await?
         .pop()
-        .ok_or(AppError::NotFound)?;
+        .ok_or(MessageError::NotFound)?;
     Ok((t, view))
 }
 
@@ -442,7 +489,7 @@ pub async fn send_direct_checked(
     to: &str,
     body: &str,
     attachment_ids: &[String],
-) -> Result<MessageView, AppError> {
+) -> Result<MessageView, MessageError> {
     crate::guard::ensure_allowed(state, from, crate::guard::Activity::DirectMessage).await?;
     let context = crate::guard::Context::DirectMessage {
         to_user_id: to.to_string(),
@@ -465,7 +512,94 @@ pub async fn direct_thread_between(
     db: &Db,
     a: &str,
     b: &str,
-) -> Result<Option<ThreadRow>, AppError> {
+) -> Result<Option<ThreadRow>, MessageError> {
     let mut conn = db.pool().acquire().await?;
     Ok(store::direct_thread(&mut conn, a, b).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    fn variant(e: &MessageError) -> usize {
+        match e {
+            MessageError::Invalid(_) => 0,
+            MessageError::UnknownAttachment => 1,
+            MessageError::CannotMessageSelf => 2,
+            MessageError::NotFound => 3,
+            MessageError::InvalidCursor => 4,
+            MessageError::Guard(_) => 5,
+            MessageError::Db(_) => 6,
+        }
+    }
+
+    #[test]
+    fn every_message_error_maps_to_its_status_and_code() {
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        let samples = vec![
+            (
+                MessageError::Invalid(parse_body("  ").expect_err("empty")),
+                unprocessable,
+                "validation_failed",
+            ),
+            (
+                MessageError::UnknownAttachment,
+                unprocessable,
+                "validation_failed",
+            ),
+            (
+                MessageError::CannotMessageSelf,
+                unprocessable,
+                "cannot_message_self",
+            ),
+            (MessageError::NotFound, StatusCode::NOT_FOUND, "not_found"),
+            (
+                MessageError::InvalidCursor,
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+            ),
+            (
+                MessageError::Guard(GuardError::Restricted {
+                    until_at: "2027-01-15T08:00:00+09:00".into(),
+                }),
+                StatusCode::TOO_MANY_REQUESTS,
+                "restricted",
+            ),
+            (
+                MessageError::Db(sqlx::Error::RowNotFound),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+            ),
+        ];
+        crate::error::mapping::check(samples, variant, 7);
+    }
+
+    #[test]
+    fn field_errors_name_the_body_and_the_attachments() {
+        let fields =
+            |e: MessageError| AppError::from(e).body()["error"]["details"]["fields"][0].clone();
+        let body = fields(MessageError::Invalid(parse_body("").expect_err("empty")));
+        assert_eq!(body["field"], "body");
+        assert_eq!(body["code"], "required");
+        let attachments = fields(MessageError::UnknownAttachment);
+        assert_eq!(attachments["field"], "attachment_ids");
+        assert_eq!(attachments["code"], "unknown_attachment");
+    }
+
+    #[test]
+    fn a_guard_refusal_inside_a_message_error_keeps_the_guards_own_answer() {
+        let suspended = AppError::from(MessageError::Guard(GuardError::Suspended));
+        assert_eq!(suspended.status(), StatusCode::FORBIDDEN);
+        assert_eq!(suspended.body()["error"]["code"], "account_suspended");
+        let blocked = AppError::from(MessageError::Guard(GuardError::Blocked {
+            findings: vec![],
+            strikes_24h: 1,
+            restricted_until: None,
+            labels: vec!["LINE".into()],
+        }));
+        assert_eq!(blocked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(blocked.body()["error"]["code"], "off_platform_contact");
+    }
 }

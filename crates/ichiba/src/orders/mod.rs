@@ -6,6 +6,7 @@
 
 pub mod actions;
 mod engine;
+mod error;
 pub mod http;
 pub mod model;
 mod money;
@@ -19,8 +20,7 @@ pub mod texts;
 pub mod timers;
 pub mod view;
 
-use serde_json::json;
-
+pub use error::OrderError;
 pub use model::{Actor, CancelReason, Command, DealError, Decision, Order, OrderState, TimerKind};
 pub use policy::Policy;
 pub use purchase::{PurchaseRequest, purchase};
@@ -29,40 +29,10 @@ pub use view::{CancelRequestView, OrderView};
 use crate::auth::Identity;
 use crate::clock::Millis;
 use crate::db::new_id;
-use crate::error::AppError;
 use crate::events::{Event, EventKind};
-use crate::ledger::{LedgerError, LedgerStoreError};
 use crate::messages::{self, ThreadRow};
 use crate::notifications;
 use crate::state::AppState;
-
-impl From<DealError> for AppError {
-    fn from(e: DealError) -> Self {
-        match e {
-            DealError::NotAllowed { code, message } => AppError::Forbidden { code, message },
-            DealError::Conflict { code, message } => AppError::Conflict { code, message },
-            DealError::Invalid { code, message } => AppError::Rule {
-                code,
-                message,
-                details: json!({}),
-            },
-        }
-    }
-}
-
-impl From<LedgerStoreError> for AppError {
-    fn from(e: LedgerStoreError) -> Self {
-        match e {
-            LedgerStoreError::Ledger(LedgerError::InsufficientFunds(_)) => AppError::Rule {
-                code: "insufficient_funds",
-                message: "残高が不足しています。".into(),
-                details: json!({}),
-            },
-            LedgerStoreError::Ledger(e @ LedgerError::Unbalanced { .. }) => AppError::internal(e),
-            LedgerStoreError::Db(e) => AppError::internal(e),
-        }
-    }
-}
 
 /// A message to post together with a command (talk-room text, the delivery message, a
 /// send-back reason).
@@ -85,7 +55,7 @@ async fn apply_effects(
     actor: Actor,
     actor_id: Option<&str>,
     now: Millis,
-) -> Result<Vec<Event>, AppError> {
+) -> Result<Vec<Event>, OrderError> {
     let o = &d.order;
     let mut events = vec![];
     for t in &d.transfers {
@@ -128,14 +98,14 @@ fn order_events(o: &Order, now: Millis) -> Vec<Event> {
 
 /// Who the caller is on this order: a party, an operator (for operator commands and reads), or
 /// nobody — reported as 404 so an order's existence does not leak.
-fn actor_for(order: &Order, who: &Identity, operator_command: bool) -> Result<Actor, AppError> {
+fn actor_for(order: &Order, who: &Identity, operator_command: bool) -> Result<Actor, OrderError> {
     match order.side_of(&who.user_id) {
         Some(model::Side::Buyer) if !operator_command => Ok(Actor::Buyer),
         Some(model::Side::Seller) if !operator_command => Ok(Actor::Seller),
         _ if who.is_operator => Ok(Actor::Operator),
         Some(model::Side::Buyer) => Ok(Actor::Buyer),
         Some(model::Side::Seller) => Ok(Actor::Seller),
-        None => Err(AppError::NotFound),
+        None => Err(OrderError::NotFound),
     }
 }
 
@@ -165,12 +135,12 @@ pub async fn act(
     command: Command,
     post: Option<Post>,
     now: Millis,
-) -> Result<Acted, AppError> {
+) -> Result<Acted, OrderError> {
     timers::catch_up(state, order_id, now).await?;
     let mut tx = state.db.begin().await?;
     let order = store::order_by_id(&mut tx, order_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(OrderError::NotFound)?;
     let actor = actor_for(&order, who, is_operator_command(&command))?;
     let decision = model::decide(&order, &command, actor, now)?;
     let message = commit_decision(
@@ -195,8 +165,8 @@ pub async fn act(
 /// commit, publish the events, and refresh the seller's reputation when the order just ended.
 /// Returns the posted message.
 ///
-/// Errors: 409 `concurrent_update` when another command changed the order first (nothing is
-/// written); 404 when the order has no talk room.
+/// Errors: [`OrderError::ConcurrentUpdate`] when another command changed the order first (nothing
+/// is written); [`OrderError::NotFound`] when the order has no talk room.
 #[allow(clippy::too_many_arguments)]
 async fn commit_decision(
     state: &AppState,
@@ -207,16 +177,12 @@ async fn commit_decision(
     actor_id: Option<&str>,
     post: Option<Post>,
     now: Millis,
-) -> Result<Option<messages::MessageView>, AppError> {
+) -> Result<Option<messages::MessageView>, OrderError> {
     let thread = messages::store::thread_of_order(&mut tx, &order.id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(OrderError::NotFound)?;
     if !decision.unchanged && !store::update_order(&mut tx, order, &decision.order).await? {
-        return Err(AppError::Conflict {
-            code: "concurrent_update",
-            message: "取引の状態が同時に更新されました。画面を更新してからもう一度お試しください。"
-                .into(),
-        });
+        return Err(OrderError::ConcurrentUpdate);
     }
     let mut events = vec![];
     let mut message = None;
@@ -256,8 +222,8 @@ async fn screened_post(
     kind: &'static str,
     text: &str,
     attachment_ids: Vec<String>,
-) -> Result<Post, AppError> {
-    let text = messages::parse_body(text)?;
+) -> Result<Post, OrderError> {
+    let text = messages::parse_body(text).map_err(OrderError::Invalid)?;
     crate::guard::screen(
         state,
         Some(&who.user_id),
@@ -280,14 +246,14 @@ pub async fn post_text(
     order_id: &str,
     body: &str,
     attachment_ids: Vec<String>,
-) -> Result<messages::MessageView, AppError> {
+) -> Result<messages::MessageView, OrderError> {
     let context = crate::guard::Context::OrderMessage {
         order_id: order_id.to_string(),
     };
     let post = screened_post(state, who, context, "body", "text", body, attachment_ids).await?;
     let now = state.clock.now_ms();
     let acted = act(state, who, order_id, Command::PostMessage, Some(post), now).await?;
-    acted.message.ok_or(AppError::NotFound)
+    acted.message.ok_or(OrderError::NotFound)
 }
 
 /// The formal delivery (正式な納品) after the contact guard passed its text; the buyer's 72 hours
@@ -298,7 +264,7 @@ pub async fn deliver(
     order_id: &str,
     body: &str,
     attachment_ids: Vec<String>,
-) -> Result<Order, AppError> {
+) -> Result<Order, OrderError> {
     let context = crate::guard::Context::Delivery {
         order_id: order_id.to_string(),
     };
@@ -324,7 +290,7 @@ pub async fn send_back(
     who: &Identity,
     order_id: &str,
     reason: &str,
-) -> Result<Order, AppError> {
+) -> Result<Order, OrderError> {
     let context = crate::guard::Context::SendBack {
         order_id: order_id.to_string(),
     };
@@ -346,7 +312,7 @@ pub async fn file_cancel(
     order_id: &str,
     reason_code: &str,
     note: Option<&str>,
-) -> Result<Order, AppError> {
+) -> Result<Order, OrderError> {
     let mut f = crate::error::FieldErrors::new();
     let reason = CancelReason::parse(reason_code);
     if reason.is_none() {
@@ -361,7 +327,7 @@ pub async fn file_cancel(
         f.add("note", "too_long", "補足は1000文字以内で入力してください。");
     }
     let Some(reason) = reason.filter(|_| f.is_empty()) else {
-        return Err(f.into());
+        return Err(OrderError::Invalid(f));
     };
     let context = crate::guard::Context::CancelNote {
         order_id: order_id.to_string(),
@@ -386,11 +352,11 @@ pub async fn file_cancel(
 }
 
 /// An order the caller may see (party or operator), else 404.
-pub async fn get(state: &AppState, who: &Identity, order_id: &str) -> Result<Order, AppError> {
+pub async fn get(state: &AppState, who: &Identity, order_id: &str) -> Result<Order, OrderError> {
     let mut conn = state.db.pool().acquire().await?;
     let order = store::order_by_id(&mut conn, order_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(OrderError::NotFound)?;
     actor_for(&order, who, false)?;
     Ok(order)
 }
@@ -411,8 +377,8 @@ pub async fn list(
     as_buyer: Option<bool>,
     only: Option<OrderState>,
     cursor: Option<&str>,
-) -> Result<OrderList, AppError> {
-    let before = crate::cursor::decode_key_cursor(cursor)?;
+) -> Result<OrderList, OrderError> {
+    let before = crate::cursor::decode_key_cursor(cursor).map_err(|_| OrderError::InvalidCursor)?;
     let limit = 30;
     let mut conn = state.db.pool().acquire().await?;
     let mut orders =
@@ -438,7 +404,7 @@ pub async fn history(
     state: &AppState,
     who: &Identity,
     order_id: &str,
-) -> Result<Vec<http::HistoryEntry>, AppError> {
+) -> Result<Vec<http::HistoryEntry>, OrderError> {
     get(state, who, order_id).await?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(store::events_of(&mut conn, order_id)
@@ -458,12 +424,12 @@ pub async fn talk_room(
     state: &AppState,
     who: &Identity,
     order_id: &str,
-) -> Result<(Order, ThreadRow), AppError> {
+) -> Result<(Order, ThreadRow), OrderError> {
     let order = get(state, who, order_id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let thread = messages::store::thread_of_order(&mut conn, order_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(OrderError::NotFound)?;
     Ok((order, thread))
 }
 
@@ -475,9 +441,9 @@ pub async fn list_rows(
     user_id: &str,
     as_buyer: bool,
     cursor: Option<&str>,
-) -> Result<(Vec<store::OrderListRow>, Option<String>), AppError> {
+) -> Result<(Vec<store::OrderListRow>, Option<String>), OrderError> {
     let limit: usize = 30;
-    let before = crate::cursor::decode_key_cursor(cursor)?;
+    let before = crate::cursor::decode_key_cursor(cursor).map_err(|_| OrderError::InvalidCursor)?;
     let mut conn = state.db.pool().acquire().await?;
     let mut rows =
         store::order_list_of_user(&mut conn, user_id, as_buyer, before, limit as i64).await?;

@@ -5,19 +5,15 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
-
 use super::model::{self, Actor, Order};
 use super::policy::Policy;
-use super::{apply_effects, order_events, store};
+use super::{OrderError, apply_effects, order_events, store};
 use crate::clock::Millis;
 use crate::db::new_id;
-use crate::error::AppError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::AccountRef;
 use crate::listings::ListingStatus;
 use crate::messages;
-use crate::payments::PaymentError;
 use crate::state::AppState;
 
 /// A purchase as requested.
@@ -36,20 +32,14 @@ pub struct PurchaseRequest {
     pub payment_token: Option<String>,
 }
 
-fn rule(code: &'static str, message: &str) -> AppError {
-    AppError::Rule {
-        code,
-        message: message.into(),
-        details: json!({}),
-    }
-}
-
 /// Buys a listing and returns the new order. Honours an idempotency key: the same key and body
 /// returns the first result (the order as it was bought) and charges nothing again.
 ///
-/// Errors: 404 for a listing that is not on sale; 422 for unknown options or points the buyer
-/// lacks; 403 for the buyer's own listing; 402 when the card is declined; 429 while the buyer is
-/// suspended by the contact guard.
+/// Errors: [`OrderError::NotFound`] for a listing that is not on sale;
+/// [`OrderError::UnknownOption`], [`OrderError::NegativePoints`] and
+/// [`OrderError::InsufficientPoints`]; [`OrderError::Deal`] for the buyer's own listing;
+/// [`OrderError::Payment`] when the card is declined; [`OrderError::Guard`] while a sanction blocks
+/// purchases; [`OrderError::Idempotency`] for a key reused with another body.
 #[tracing::instrument(skip_all, fields(user_id = %buyer_id, listing_id = %req.listing_id))]
 pub async fn purchase(
     state: &AppState,
@@ -57,7 +47,7 @@ pub async fn purchase(
     req: &PurchaseRequest,
     key: Option<IdempotencyKey>,
     now: Millis,
-) -> Result<Order, AppError> {
+) -> Result<Order, OrderError> {
     // The gateway's own idempotency key: the client's key when there is one.
     let charge_key = key.as_ref().map(|k| format!("{}:{}", k.user_id, k.key));
     let claim = match idempotency::begin::<serde_json::Value>(&state.db, key, now).await? {
@@ -69,7 +59,7 @@ pub async fn purchase(
     let listing = crate::listings::store::listing_by_id(&mut conn, &req.listing_id)
         .await?
         .filter(|l| ListingStatus::parse(&l.status) == Some(ListingStatus::Active))
-        .ok_or(AppError::NotFound)?;
+        .ok_or(OrderError::NotFound)?;
     let available =
         crate::listings::store::options_of(&mut conn, std::slice::from_ref(&listing.id)).await?;
     let wanted: BTreeSet<&String> = req.option_ids.iter().collect();
@@ -78,24 +68,15 @@ pub async fn purchase(
         .filter(|o| wanted.contains(&o.id))
         .collect();
     if chosen.len() != wanted.len() {
-        return Err(rule(
-            "unknown_option",
-            "選択されたオプションはこのサービスにありません。",
-        ));
+        return Err(OrderError::UnknownOption);
     }
     if req.use_points < 0 {
-        return Err(rule(
-            "invalid_points",
-            "利用ポイントは0以上で指定してください。",
-        ));
+        return Err(OrderError::NegativePoints);
     }
     let points =
         crate::ledger::store::balance(&mut conn, &AccountRef::Points(buyer_id.to_string())).await?;
     if req.use_points > points {
-        return Err(rule(
-            "insufficient_points",
-            "保有ポイントが不足しています。",
-        ));
+        return Err(OrderError::InsufficientPoints);
     }
     drop(conn);
     let order_id = new_id();
@@ -117,17 +98,11 @@ pub async fn purchase(
     let charge = decision.order.charged_yen();
     let charge_key = charge_key.unwrap_or_else(|| order_id.clone());
     if charge > 0 {
-        match state
+        // Declined or unreachable: nothing has been written yet.
+        state
             .gateway
             .charge(charge, req.payment_token.as_deref(), &charge_key)
-            .await
-        {
-            Ok(_charge_id) => {}
-            Err(PaymentError::Declined) => {
-                return Err(AppError::PaymentDeclined);
-            }
-            Err(e @ PaymentError::Unavailable(_)) => return Err(AppError::internal(e)),
-        }
+            .await?;
     }
     let mut tx = state.db.begin().await?;
     store::insert_order(&mut tx, &decision.order).await?;
@@ -154,7 +129,7 @@ pub async fn purchase(
     .await?;
     let thread = messages::store::thread_by_id(&mut tx, &thread_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(OrderError::NotFound)?;
     let mut events = apply_effects(
         &mut tx,
         &thread,
@@ -172,15 +147,18 @@ pub async fn purchase(
 
 /// The order an earlier purchase with the same key made. Results recorded before orders were
 /// stored whole hold the order's JSON view: those are read back by their id.
-async fn earlier_purchase(state: &AppState, earlier: serde_json::Value) -> Result<Order, AppError> {
+async fn earlier_purchase(
+    state: &AppState,
+    earlier: serde_json::Value,
+) -> Result<Order, OrderError> {
     if let Ok(order) = serde_json::from_value::<Order>(earlier.clone()) {
         return Ok(order);
     }
     let id = earlier["id"]
         .as_str()
-        .ok_or_else(|| AppError::internal("unreadable purchase record"))?;
+        .ok_or(OrderError::UnreadablePurchase)?;
     let mut conn = state.db.pool().acquire().await?;
     store::order_by_id(&mut conn, id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(OrderError::NotFound)
 }

@@ -5,9 +5,8 @@
 //! in the transition's own transaction.
 
 use super::model::{Actor, Command, TimerKind};
-use super::{model, store};
+use super::{OrderError, model, store};
 use crate::clock::Millis;
-use crate::error::AppError;
 use crate::state::AppState;
 
 /// How long a claimed timer is reserved for its worker.
@@ -99,7 +98,7 @@ pub async fn fire_timer(
     order_id: &str,
     kind: TimerKind,
     now: Millis,
-) -> Result<bool, AppError> {
+) -> Result<bool, OrderError> {
     let mut tx = state.db.begin().await?;
     let Some(order) = store::order_by_id(&mut tx, order_id).await? else {
         return Ok(false);

@@ -12,8 +12,85 @@ use utoipa::ToSchema;
 use crate::auth::Identity;
 use crate::clock::{Millis, to_rfc3339};
 use crate::cursor::{decode_key_cursor, encode_cursor};
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
+use crate::guard::GuardError;
+use crate::orders::OrderError;
 use crate::state::AppState;
+
+/// What can go wrong with reviews.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    /// Field validation failed (ratings, comment, reply).
+    #[error("invalid review")]
+    Invalid(FieldErrors),
+    /// The contact guard refused the comment or the reply.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// The order could not be read for the caller (not theirs: 404).
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// No such order or review, or the caller may not see it.
+    #[error("review not found")]
+    NotFound,
+    /// The order's state, its cancellation's fault or the 14 days leave this side no review.
+    #[error("review refused: {0:?}")]
+    Refused(model::Refusal),
+    /// This side has reviewed this order already.
+    #[error("already reviewed")]
+    AlreadyReviewed,
+    /// Only the reviewee may reply.
+    #[error("reviewee only")]
+    RevieweeOnly,
+    /// The review has its one reply already.
+    #[error("already replied")]
+    AlreadyReplied,
+    /// A page cursor this server did not make.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// Database failure.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<ReviewError> for AppError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::Invalid(fields) => AppError::Validation(fields),
+            ReviewError::Guard(e) => e.into(),
+            ReviewError::Order(e) => e.into(),
+            ReviewError::NotFound => AppError::NotFound,
+            ReviewError::Refused(model::Refusal::NotFinished) => AppError::Conflict {
+                code: "order_not_finished",
+                message: "評価は取引の完了後に行えます。".into(),
+            },
+            ReviewError::Refused(model::Refusal::NotEligible) => AppError::Forbidden {
+                code: "review_not_allowed",
+                message: "この取引のキャンセル理由により、評価は行えません。".into(),
+            },
+            ReviewError::Refused(model::Refusal::WindowClosed) => AppError::Conflict {
+                code: "review_window_closed",
+                message: format!(
+                    "評価の期間（取引終了から{}日）を過ぎています。",
+                    model::WINDOW_DAYS
+                ),
+            },
+            ReviewError::AlreadyReviewed => AppError::Conflict {
+                code: "already_reviewed",
+                message: "この取引の評価はすでに送信済みです。".into(),
+            },
+            ReviewError::RevieweeOnly => AppError::Forbidden {
+                code: "reviewee_only",
+                message: "返信できるのは評価された方のみです。".into(),
+            },
+            ReviewError::AlreadyReplied => AppError::Conflict {
+                code: "already_replied",
+                message: "返信は1回のみ行えます。".into(),
+            },
+            ReviewError::InvalidCursor => AppError::invalid_cursor(),
+            ReviewError::Db(e) => AppError::internal(e),
+        }
+    }
+}
 
 /// A review as the public sees it (no private rating).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -118,8 +195,9 @@ pub async fn write(
     public_rating: i64,
     comment: &str,
     private_rating: i64,
-) -> Result<PrivateReviewView, AppError> {
-    let input = model::parse(public_rating, comment, private_rating)?;
+) -> Result<PrivateReviewView, ReviewError> {
+    let input =
+        model::parse(public_rating, comment, private_rating).map_err(ReviewError::Invalid)?;
     crate::guard::screen(
         state,
         Some(&who.user_id),
@@ -132,35 +210,23 @@ pub async fn write(
 
 /// Writes the caller's review of the other party. Publishes both reviews when the other side is
 /// already in or can no longer review.
+///
+/// Errors: [`ReviewError::NotFound`] for an order that is not the caller's,
+/// [`ReviewError::Refused`] outside the window or without eligibility,
+/// [`ReviewError::AlreadyReviewed`].
 pub async fn submit(
     state: &AppState,
     who: &Identity,
     order_id: &str,
     input: model::ReviewInput,
-) -> Result<PrivateReviewView, AppError> {
+) -> Result<PrivateReviewView, ReviewError> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let order = crate::orders::store::order_by_id(&mut tx, order_id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let side = order.side_of(&who.user_id).ok_or(AppError::NotFound)?;
-    let window_end = model::may_review(&order, side, now).map_err(|r| match r {
-        model::Refusal::NotFinished => AppError::Conflict {
-            code: "order_not_finished",
-            message: "評価は取引の完了後に行えます。".into(),
-        },
-        model::Refusal::NotEligible => AppError::Forbidden {
-            code: "review_not_allowed",
-            message: "この取引のキャンセル理由により、評価は行えません。".into(),
-        },
-        model::Refusal::WindowClosed => AppError::Conflict {
-            code: "review_window_closed",
-            message: format!(
-                "評価の期間（取引終了から{}日）を過ぎています。",
-                model::WINDOW_DAYS
-            ),
-        },
-    })?;
+        .ok_or(ReviewError::NotFound)?;
+    let side = order.side_of(&who.user_id).ok_or(ReviewError::NotFound)?;
+    let window_end = model::may_review(&order, side, now).map_err(ReviewError::Refused)?;
     let reviewee = order.user_of(side.other()).to_string();
     let direction = model::Direction::of(side);
     let id = match store::insert(
@@ -178,10 +244,7 @@ pub async fn submit(
     {
         Ok(id) => id,
         Err(e) if crate::db::is_unique_violation(&e) => {
-            return Err(AppError::Conflict {
-                code: "already_reviewed",
-                message: "この取引の評価はすでに送信済みです。".into(),
-            });
+            return Err(ReviewError::AlreadyReviewed);
         }
         Err(e) => return Err(e.into()),
     };
@@ -218,7 +281,7 @@ pub async fn submit(
     let mut conn = state.db.pool().acquire().await?;
     let row = store::by_id(&mut conn, &id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(ReviewError::NotFound)?;
     Ok(private_view(&row))
 }
 
@@ -230,16 +293,16 @@ pub async fn reply(
     who: &Identity,
     review_id: &str,
     body: &str,
-) -> Result<ReviewView, AppError> {
+) -> Result<ReviewView, ReviewError> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 1000 {
-        let mut f = crate::error::FieldErrors::new();
+        let mut f = FieldErrors::new();
         f.add(
             "body",
             "length",
             "返信は1文字以上1000文字以内で入力してください。",
         );
-        return Err(f.into());
+        return Err(ReviewError::Invalid(f));
     }
     crate::guard::screen(
         state,
@@ -252,28 +315,22 @@ pub async fn reply(
     let mut tx = state.db.begin().await?;
     let row = store::by_id(&mut tx, review_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(ReviewError::NotFound)?;
     let visible = row.published_at_ms.is_some() || row.reviewer_id == who.user_id;
     if !visible {
-        return Err(AppError::NotFound);
+        return Err(ReviewError::NotFound);
     }
     if row.reviewee_id != who.user_id {
-        return Err(AppError::Forbidden {
-            code: "reviewee_only",
-            message: "返信できるのは評価された方のみです。".into(),
-        });
+        return Err(ReviewError::RevieweeOnly);
     }
     if !store::reply(&mut tx, review_id, body, now).await? {
-        return Err(AppError::Conflict {
-            code: "already_replied",
-            message: "返信は1回のみ行えます。".into(),
-        });
+        return Err(ReviewError::AlreadyReplied);
     }
     tx.commit().await?;
     let mut conn = state.db.pool().acquire().await?;
     let row = store::by_id(&mut conn, review_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(ReviewError::NotFound)?;
     Ok(view(&row))
 }
 
@@ -283,7 +340,7 @@ pub async fn of_order(
     state: &AppState,
     who: &Identity,
     order_id: &str,
-) -> Result<Vec<serde_json::Value>, AppError> {
+) -> Result<Vec<serde_json::Value>, ReviewError> {
     let order = crate::orders::get(state, who, order_id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let rows = store::of_order(&mut conn, order_id).await?;
@@ -325,10 +382,11 @@ pub async fn for_user(
     state: &AppState,
     user_id: &str,
     c: Option<&str>,
-) -> Result<ReviewPage, AppError> {
+) -> Result<ReviewPage, ReviewError> {
+    let after = decode_key_cursor(c).map_err(|_| ReviewError::InvalidCursor)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(page(
-        store::published_for_user(&mut conn, user_id, decode_key_cursor(c)?, 20).await?,
+        store::published_for_user(&mut conn, user_id, after, 20).await?,
         20,
     ))
 }
@@ -338,10 +396,11 @@ pub async fn for_listing(
     state: &AppState,
     listing_id: &str,
     c: Option<&str>,
-) -> Result<ReviewPage, AppError> {
+) -> Result<ReviewPage, ReviewError> {
+    let after = decode_key_cursor(c).map_err(|_| ReviewError::InvalidCursor)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(page(
-        store::published_for_listing(&mut conn, listing_id, decode_key_cursor(c)?, 20).await?,
+        store::published_for_listing(&mut conn, listing_id, after, 20).await?,
         20,
     ))
 }
@@ -350,7 +409,7 @@ pub async fn for_listing(
 pub async fn for_operator(
     state: &AppState,
     user_id: &str,
-) -> Result<Vec<PrivateReviewView>, AppError> {
+) -> Result<Vec<PrivateReviewView>, ReviewError> {
     let mut conn = state.db.pool().acquire().await?;
     Ok(store::all_for_user(&mut conn, user_id)
         .await?
@@ -361,7 +420,7 @@ pub async fn for_operator(
 
 /// Publishes reviews whose window ended (run by the timer worker) and refreshes the sellers'
 /// reputation. Returns how many sellers were touched.
-pub async fn publish_due(state: &AppState, now: Millis) -> Result<u64, AppError> {
+pub async fn publish_due(state: &AppState, now: Millis) -> Result<u64, ReviewError> {
     let mut tx = state.db.begin().await?;
     let touched = store::publish_due(&mut tx, now).await?;
     tx.commit().await?;
@@ -378,4 +437,108 @@ pub async fn publish_due(state: &AppState, now: Millis) -> Result<u64, AppError>
         crate::reputation::refresh_seller(&state.db, s, now).await?;
     }
     Ok(sellers.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    fn variant(e: &ReviewError) -> usize {
+        match e {
+            ReviewError::Invalid(_) => 0,
+            ReviewError::Guard(_) => 1,
+            ReviewError::Order(_) => 2,
+            ReviewError::NotFound => 3,
+            ReviewError::Refused(_) => 4,
+            ReviewError::AlreadyReviewed => 5,
+            ReviewError::RevieweeOnly => 6,
+            ReviewError::AlreadyReplied => 7,
+            ReviewError::InvalidCursor => 8,
+            ReviewError::Db(_) => 9,
+        }
+    }
+
+    #[test]
+    fn every_review_error_maps_to_its_status_and_code() {
+        let invalid = model::parse(0, "", 6).expect_err("out of range");
+        let samples = vec![
+            (
+                ReviewError::Invalid(invalid),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            ),
+            (
+                ReviewError::Guard(GuardError::Blocked {
+                    findings: vec![],
+                    strikes_24h: 2,
+                    restricted_until: None,
+                    labels: vec!["メールアドレス".into()],
+                }),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "off_platform_contact",
+            ),
+            (
+                ReviewError::Order(OrderError::NotFound),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (ReviewError::NotFound, StatusCode::NOT_FOUND, "not_found"),
+            (
+                ReviewError::Refused(model::Refusal::NotFinished),
+                StatusCode::CONFLICT,
+                "order_not_finished",
+            ),
+            (
+                ReviewError::Refused(model::Refusal::NotEligible),
+                StatusCode::FORBIDDEN,
+                "review_not_allowed",
+            ),
+            (
+                ReviewError::Refused(model::Refusal::WindowClosed),
+                StatusCode::CONFLICT,
+                "review_window_closed",
+            ),
+            (
+                ReviewError::AlreadyReviewed,
+                StatusCode::CONFLICT,
+                "already_reviewed",
+            ),
+            (
+                ReviewError::RevieweeOnly,
+                StatusCode::FORBIDDEN,
+                "reviewee_only",
+            ),
+            (
+                ReviewError::AlreadyReplied,
+                StatusCode::CONFLICT,
+                "already_replied",
+            ),
+            (
+                ReviewError::InvalidCursor,
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+            ),
+            (
+                ReviewError::Db(sqlx::Error::RowNotFound),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+            ),
+        ];
+        crate::error::mapping::check(samples, variant, 10);
+    }
+
+    #[test]
+    fn a_closed_window_names_its_days() {
+        let e = AppError::from(ReviewError::Refused(model::Refusal::WindowClosed));
+        assert_eq!(
+            e.message(),
+            format!(
+                "評価の期間（取引終了から{}日）を過ぎています。",
+                model::WINDOW_DAYS
+            )
+        );
+        assert!(e.message().contains("14日"), "{}", e.message());
+    }
 }

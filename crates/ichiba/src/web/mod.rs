@@ -139,6 +139,25 @@ impl From<AppError> for WebError {
     }
 }
 
+/// The feature errors the pages meet, each through its one mapping to [`AppError`].
+macro_rules! web_error_from {
+    ($($feature:ty),* $(,)?) => {$(
+        impl From<$feature> for WebError {
+            fn from(e: $feature) -> Self {
+                WebError::App(e.into())
+            }
+        }
+    )*};
+}
+
+web_error_from!(
+    crate::appeals::AppealError,
+    crate::guard::GuardError,
+    crate::messages::MessageError,
+    crate::orders::OrderError,
+    crate::reviews::ReviewError,
+);
+
 impl From<sqlx::Error> for WebError {
     fn from(e: sqlx::Error) -> Self {
         WebError::App(AppError::internal(e))

@@ -182,7 +182,9 @@ async fn purchase(
         let request = serde_json::to_value(&req).map_err(AppError::internal)?;
         let key =
             crate::idempotency::IdempotencyKey::for_form(&me.user_id, "orders", form_key, &request);
-        orders::purchase(&state, &me.user_id, &req, key, state.clock.now_ms()).await
+        orders::purchase(&state, &me.user_id, &req, key, state.clock.now_ms())
+            .await
+            .map_err(AppError::from)
     };
     match attempt.await {
         Ok(order) => {

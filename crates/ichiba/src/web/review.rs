@@ -112,7 +112,10 @@ async fn review(
     let me = viewer.require()?.clone();
     let public_rating = f.public_rating.parse().unwrap_or(0);
     let private_rating = f.private_rating.parse().unwrap_or(0);
-    match crate::reviews::write(&state, &me, &id, public_rating, &f.comment, private_rating).await {
+    match crate::reviews::write(&state, &me, &id, public_rating, &f.comment, private_rating)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(_) => Ok(see_other(
             &format!("/orders/{id}"),
             Some("評価を送信しました。お互いの評価がそろうか、評価期間が終わると公開されます。"),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{error_text, operator};
 use crate::appeals::QueuedAppeal;
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::format::{jst_rfc3339, url_encode};
 use crate::web::session::CsrfForm;
@@ -227,7 +228,10 @@ pub(super) async fn decide(
     } else {
         format!("/admin/appeals?state={filter}")
     };
-    match crate::appeals::decide_named(&state, &op, &id, &f.decision, &f.note).await {
+    match crate::appeals::decide_named(&state, &op, &id, &f.decision, &f.note)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(a) => {
             let flash = if a.state == "allowed" {
                 "異議申し立てを認めました。ペナルティを取り消し、送信できる場合は投稿を相手に届けました。"

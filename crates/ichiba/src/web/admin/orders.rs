@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{error_text, operator};
 use crate::auth::Identity;
+use crate::error::AppError;
 use crate::orders::actions::Action;
 use crate::orders::{self, Command};
 use crate::state::AppState;
@@ -221,7 +222,10 @@ async fn intervene(
     amount: String,
 ) -> PageResult {
     let op = operator(viewer)?;
-    match orders::act(state, &op, id, command, None, state.clock.now_ms()).await {
+    match orders::act(state, &op, id, command, None, state.clock.now_ms())
+        .await
+        .map_err(AppError::from)
+    {
         Ok(_) => Ok(see_other(
             &format!("/admin/orders/{}", url_encode(id)),
             Some(flash),

@@ -176,7 +176,10 @@ pub(super) async fn lift(
     let op = operator(&viewer)?;
     let user_path = format!("/admin/users/{}", url_encode(&id));
     let back = back_to(&f.back, &user_path);
-    match crate::guard::lift_noted(&state, &op, &id, &f.note).await {
+    match crate::guard::lift_noted(&state, &op, &id, &f.note)
+        .await
+        .map_err(AppError::from)
+    {
         Ok(0) => Ok(see_other(
             &back,
             Some("解除できる利用制限・アカウント停止はありませんでした。"),

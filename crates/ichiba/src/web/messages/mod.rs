@@ -326,6 +326,7 @@ async fn send_in_thread(
     let (_, view) = messages::direct_thread_for(&state.db, &me.user_id, &id).await?;
     match messages::send_direct_checked(&state, &me.user_id, &view.other_user.id, &f.body, &[])
         .await
+        .map_err(AppError::from)
     {
         Ok(_) => Ok(see_other(&format!("/messages/{id}#composer"), Some(SENT))),
         Err(e) => {
@@ -453,7 +454,10 @@ async fn send_new(
     CsrfForm(f): CsrfForm<NewForm>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
-    match messages::send_direct_checked(&state, &me.user_id, &f.to, &f.body, &[]).await {
+    match messages::send_direct_checked(&state, &me.user_id, &f.to, &f.body, &[])
+        .await
+        .map_err(AppError::from)
+    {
         Ok(m) => Ok(see_other(
             &format!("/messages/{}#composer", m.thread_id),
             Some(SENT),

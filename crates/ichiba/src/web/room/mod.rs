@@ -432,15 +432,15 @@ impl<'a> Answer<'a> {
     }
 
     /// [`Answer::keeping`] for a command that carries no text of its own.
-    async fn after<T>(&self, result: Result<T, AppError>, flash: &str) -> PageResult {
+    async fn after<T, E: Into<AppError>>(&self, result: Result<T, E>, flash: &str) -> PageResult {
         self.keeping(result, flash, "", "order_message").await
     }
 
     /// Back to the talk room with `flash`, or the room again with the reason the command was
     /// refused and `text` kept in the composer (`context`: where it was written, for an appeal).
-    async fn keeping<T>(
+    async fn keeping<T, E: Into<AppError>>(
         &self,
-        result: Result<T, AppError>,
+        result: Result<T, E>,
         flash: &str,
         text: &str,
         context: &str,
@@ -456,7 +456,8 @@ impl<'a> Answer<'a> {
 
     /// Re-renders the talk room after a refused command, keeping `text` in the composer; an
     /// error that is no form's (404, 5xx) is its own page.
-    async fn refused(&self, text: &str, e: AppError, context: &str) -> PageResult {
+    async fn refused(&self, text: &str, e: impl Into<AppError>, context: &str) -> PageResult {
+        let e: AppError = e.into();
         if !shown_on_form(&e) {
             return Err(e.into());
         }
