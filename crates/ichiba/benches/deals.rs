@@ -255,6 +255,8 @@ async fn market(db: &DatabaseConfig, buyers: usize) -> Result<Market, BoxError> 
         zengin: Default::default(),
     };
     let state = AppState::open(config).await?;
+    // As `ichiba serve` does: finished deals refresh their seller's reputation off the request path.
+    ichiba::reputation::spawn_refresher(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let router = app::router(state.clone());

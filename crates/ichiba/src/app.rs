@@ -77,11 +77,13 @@ pub async fn serve(
     let db = state.db.clone();
     // With the manual clock, time moves only through POST /dev/clock, which runs the timers.
     let worker = (!state.config.dev_clock).then(|| crate::jobs::spawn_worker(state.clone()));
+    let refresher = crate::reputation::spawn_refresher(state.clone());
     let app = router(state);
     let result = crate::server::run(listener, app, limits, shutdown_signal()).await;
     if let Some(w) = worker {
         w.abort();
     }
+    refresher.abort();
     db.close().await;
     result.map_err(|source| StartError::Bind { addr, source })
 }

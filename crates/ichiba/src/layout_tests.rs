@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Cycles that remain, each documented. One: `reputation` is the sellers' read model; `orders`
-/// and `listings` call `reputation::refresh_seller` after a change it must reflect, and
+/// and `reviews` mark a seller for a refresh (`reputation::refresh_later`), `listings` refreshes
+/// at once after a seller's own edit and settles pending refreshes before showing scores, and
 /// `reputation` reads the order model's states and faults to count them (and `orders` reads the
-/// listing it sells). Breaking it would take an event queue for a synchronous refresh.
+/// listing it sells).
 const ALLOWED_CYCLES: &[&[&str]] = &[&["listings", "orders", "reputation"]];
 
 /// Non-test lines a file may hold ("~600" in the house style).

@@ -29,6 +29,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod payouts;
+pub mod pending;
 pub mod reputation;
 pub mod reviews;
 pub mod server;

@@ -26,6 +26,9 @@ pub struct AppState {
     pub gateway: Arc<dyn PaymentGateway>,
     /// The contact detector, built once.
     pub guard: Arc<::guard::Guard>,
+    /// Sellers whose reputation (listing scores and ratings) awaits a refresh: finished deals and
+    /// published reviews mark them; `reputation` refreshes them off the request path.
+    pub reputation_pending: Arc<crate::pending::Pending>,
 }
 
 /// Why the application could not start.
@@ -70,6 +73,7 @@ impl AppState {
             hub,
             gateway: Arc::new(Sandbox),
             guard: Arc::new(::guard::Guard::new(::guard::Policy::default())),
+            reputation_pending: Arc::default(),
         })
     }
 }

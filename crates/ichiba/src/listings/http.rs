@@ -123,7 +123,7 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ListingPage>, AppError> {
-    Ok(Json(super::list(&state.db, &params.into(), None).await?))
+    Ok(Json(super::browse(&state, &params.into(), None).await?))
 }
 
 /// The caller's own listings (active and paused).
@@ -135,7 +135,7 @@ pub async fn my_listings(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ListingPage>, AppError> {
     Ok(Json(
-        super::list(&state.db, &params.into(), Some(&user.user_id)).await?,
+        super::browse(&state, &params.into(), Some(&user.user_id)).await?,
     ))
 }
 
@@ -149,7 +149,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<ListingView>, AppError> {
     let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
-    Ok(Json(super::get_for(&state.db, &id, viewer).await?))
+    Ok(Json(super::show(&state, &id, viewer).await?))
 }
 
 /// Update your listing; present fields replace the stored ones.

@@ -259,6 +259,28 @@ pub async fn change_status(
     Ok(next)
 }
 
+/// [`get_for`] once the pending reputation refreshes are done, so its score and rating include
+/// every finished deal and published review. What the screens and the API show.
+pub async fn show(
+    state: &AppState,
+    id: &str,
+    viewer: Option<&str>,
+) -> Result<ListingView, ListingError> {
+    crate::reputation::settle(state).await?;
+    get_for(&state.db, id, viewer).await
+}
+
+/// [`list`] once the pending reputation refreshes are done (scores order おすすめ順, ratings show
+/// on every card). What the screens and the API show.
+pub async fn browse(
+    state: &AppState,
+    query: &ListQuery,
+    seller_id: Option<&str>,
+) -> Result<ListingPage, AppError> {
+    crate::reputation::settle(state).await?;
+    list(&state.db, query, seller_id).await
+}
+
 /// A listing as `viewer` may see it: active ones for anyone, paused ones only for their seller.
 pub async fn get_for(db: &Db, id: &str, viewer: Option<&str>) -> Result<ListingView, ListingError> {
     let mut conn = db.pool().acquire().await?;

@@ -207,7 +207,7 @@ async fn commit_decision(
     }
     state.hub.publish(events);
     if decision.order.state.is_terminal() && !order.state.is_terminal() {
-        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
+        crate::reputation::refresh_later(state, &order.seller_id);
     }
     Ok(message)
 }

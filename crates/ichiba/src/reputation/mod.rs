@@ -19,6 +19,54 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// Marks the seller's reputation for a refresh off the request path (a finished deal, a published
+/// review). Readers that show listing scores or ratings call [`settle`] first, so what they show
+/// includes it; the worker of [`spawn_refresher`] does it meanwhile.
+pub fn refresh_later(state: &AppState, seller_id: &str) {
+    state.reputation_pending.mark(seller_id);
+}
+
+/// Refreshes every seller marked by [`refresh_later`] and not refreshed yet, and waits for a
+/// refresh the worker is running: afterwards the stored scores and ratings include every
+/// finished deal and published review. Costs nothing when nothing is pending.
+pub async fn settle(state: &AppState) -> Result<(), sqlx::Error> {
+    let pending = &state.reputation_pending;
+    if pending.is_settled() {
+        return Ok(());
+    }
+    let _draining = pending.drain_lock().await;
+    let sellers = pending.take();
+    let now = state.clock.now_ms();
+    for (i, seller) in sellers.iter().enumerate() {
+        if let Err(e) = refresh_seller(&state.db, seller, now).await {
+            // Keep the ones not done for the next try.
+            for s in &sellers[i..] {
+                pending.mark(s);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// How long the refresher lets marks gather before it refreshes: a seller with several deals
+/// finishing together is refreshed once.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Starts the worker that refreshes marked sellers shortly after they are marked.
+pub fn spawn_refresher(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            state.reputation_pending.woken().await;
+            tokio::time::sleep(GATHER).await;
+            if let Err(e) = settle(&state).await {
+                tracing::warn!(error = %e, "reputation refresh failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    })
+}
+
 /// Recomputes the seller's metrics and the score and rating summary of each of their listings.
 pub async fn refresh_seller(db: &Db, seller_id: &str, now: Millis) -> Result<(), sqlx::Error> {
     let mut conn = db.pool().acquire().await?;
@@ -325,6 +373,7 @@ pub async fn explain(
     who: &Identity,
     listing_id: &str,
 ) -> Result<RankingView, AppError> {
+    settle(state).await?;
     let mut conn = state.db.pool().acquire().await?;
     let (seller_id, status, category) = store::listing_owner(&mut conn, listing_id)
         .await?

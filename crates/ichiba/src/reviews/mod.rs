@@ -276,7 +276,7 @@ pub async fn submit(
     tx.commit().await?;
     state.hub.publish(events);
     if published {
-        crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
+        crate::reputation::refresh_later(state, &order.seller_id);
     }
     let mut conn = state.db.pool().acquire().await?;
     let row = store::by_id(&mut conn, &id)
@@ -434,7 +434,7 @@ pub async fn publish_due(state: &AppState, now: Millis) -> Result<u64, ReviewErr
         }
     }
     for s in &sellers {
-        crate::reputation::refresh_seller(&state.db, s, now).await?;
+        crate::reputation::refresh_later(state, s);
     }
     Ok(sellers.len() as u64)
 }

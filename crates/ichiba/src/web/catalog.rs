@@ -139,7 +139,7 @@ async fn search(
         cursor: Some(p.cursor.clone()).filter(|c| !c.is_empty()),
         limit: Some(20),
     };
-    let (cards, next_url, error) = match listings::list(&state.db, &query, None).await {
+    let (cards, next_url, error) = match listings::browse(&state, &query, None).await {
         Ok(page) => {
             let next = page.next_cursor.map(|c| {
                 format!(
@@ -259,7 +259,7 @@ async fn listing(
     Path(id): Path<String>,
 ) -> PageResult {
     let viewer_id = viewer.identity.as_ref().map(|i| i.user_id.as_str());
-    let listing = listings::get_for(&state.db, &id, viewer_id)
+    let listing = listings::show(&state, &id, viewer_id)
         .await
         .map_err(crate::error::AppError::from)?;
     let now = state.clock.now_ms();

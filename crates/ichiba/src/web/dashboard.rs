@@ -307,7 +307,7 @@ async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> PageResult 
             limit: Some(100),
             ..crate::listings::ListQuery::default()
         };
-        let page = crate::listings::list(&state.db, &query, Some(&me.user_id)).await?;
+        let page = crate::listings::browse(&state, &query, Some(&me.user_id)).await?;
         mine.extend(page.items);
         match page.next_cursor {
             Some(c) if page_no + 1 < DASHBOARD_PAGES => cursor = Some(c),

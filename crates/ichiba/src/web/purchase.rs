@@ -106,7 +106,7 @@ async fn purchase_page(
     points: i64,
     error: Option<String>,
 ) -> Result<PurchasePage, WebError> {
-    let listing = crate::listings::get_for(&state.db, listing_id, Some(&me.user_id))
+    let listing = crate::listings::show(state, listing_id, Some(&me.user_id))
         .await
         .map_err(AppError::from)?;
     let balance = crate::ledger::balance(&state.db, &me.user_id).await?;
@@ -153,7 +153,7 @@ async fn quote(
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     let (selected, points, _) = chosen(&pairs);
-    let listing = crate::listings::get_for(&state.db, &id, None)
+    let listing = crate::listings::show(&state, &id, None)
         .await
         .map_err(AppError::from)?;
     Ok(axum::Json(quote_of(&listing, &selected, points)).into_response())

@@ -554,3 +554,43 @@ async fn a_reply_is_checked_and_screened_before_anything_is_stored() {
     let ok = send("ありがとうございました。".into()).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{ok:?}");
 }
+
+#[tokio::test]
+async fn a_published_review_reaches_the_stored_rating_off_the_request_path() {
+    let app = TestApp::spawn().await;
+    // As `ichiba serve` runs it; the tests' server runs without it, so reads settle on demand.
+    let worker = ichiba::reputation::spawn_refresher(app.state.clone());
+    let (seller, buyer, id) = app.deal(5000).await;
+    complete(&app, &seller, &buyer, &id).await;
+    assert_eq!(
+        review(&app, &buyer, &id, 4).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        review(&app, &seller, &id, 5).await.status,
+        StatusCode::CREATED
+    );
+    let listing_id = app.order(&buyer, &id).await["listing_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Read the stored column directly (no settling reader): the worker must have written it.
+    let stored = async || -> i64 {
+        sqlx::query_scalar("SELECT rating_count FROM listings WHERE id = $1")
+            .bind(&listing_id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("listing row")
+    };
+    let mut count = stored().await;
+    for _ in 0..200 {
+        if count == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        count = stored().await;
+    }
+    assert_eq!(count, 1, "the refresher never refreshed the seller");
+    assert!(app.state.reputation_pending.is_settled());
+    worker.abort();
+}

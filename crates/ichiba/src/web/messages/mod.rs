@@ -209,7 +209,7 @@ async fn listing_ref(
     if listing_id.is_empty() {
         return None;
     }
-    crate::listings::get_for(&state.db, listing_id, Some(&me.user_id))
+    crate::listings::show(state, listing_id, Some(&me.user_id))
         .await
         .ok()
         .filter(|l| l.seller_id == seller_id)
