@@ -153,7 +153,7 @@ pub async fn screen(
         }
     }
     tx.commit().await?;
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     let labels: Vec<&str> = {
         let mut l: Vec<&str> = findings.iter().map(|f| f.label.as_str()).collect();
         l.dedup();

@@ -171,7 +171,7 @@ pub async fn purchase(
         return Ok(earlier); // a concurrent twin with the same key bought first
     }
     events.extend(order_events(&decision.order, now));
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     Ok(decision.order)
 }
 

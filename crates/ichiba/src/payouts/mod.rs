@@ -322,7 +322,7 @@ pub async fn request(
     if let Some(earlier) = idempotency::commit(&state.db, tx, key.as_ref(), &view, now).await? {
         return Ok(earlier); // a concurrent twin with the same key was first
     }
-    state.hub.publish(vec![event]);
+    state.hub.publish(vec![event]).await;
     Ok(view)
 }
 
@@ -375,7 +375,7 @@ pub async fn settle_batch(
 ) -> Result<batch::SettleReport, AppError> {
     let now = state.clock.now_ms();
     let (report, events) = batch::settle(&state.db, paid, failed, reason, now).await?;
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     Ok(report)
 }
 

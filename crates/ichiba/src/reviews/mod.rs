@@ -211,7 +211,7 @@ pub async fn submit(
         );
     }
     tx.commit().await?;
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     if published {
         crate::reputation::refresh_seller(&state.db, &order.seller_id, now).await?;
     }
