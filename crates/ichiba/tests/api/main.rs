@@ -12,6 +12,7 @@ mod effects;
 mod guard;
 mod inbox;
 mod listings;
+mod live;
 mod payouts;
 mod reviews;
 mod rulebook;
