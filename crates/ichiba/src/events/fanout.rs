@@ -11,7 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -131,6 +131,8 @@ pub(super) struct Fanout {
     started: Instant,
     last_sweep_ms: AtomicU64,
     next_sub: AtomicU64,
+    /// Set at shutdown: streams end instead of resuming.
+    closed: AtomicBool,
 }
 
 impl Fanout {
@@ -145,6 +147,7 @@ impl Fanout {
             started: Instant::now(),
             last_sweep_ms: AtomicU64::new(0),
             next_sub: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -222,6 +225,15 @@ impl Fanout {
         let mut prelude = Vec::new();
         // Under the shard lock no event of this user can be numbered between reading the
         // counter and registering the stream, so `cursor` loses nothing and repeats nothing.
+        if self.closed.load(Ordering::SeqCst) {
+            // Not registered: the stream sees its queue closed and ends.
+            return Attached {
+                sub_id,
+                rx,
+                prelude: Vec::new(),
+                cursor: self.seq.load(Ordering::SeqCst),
+            };
+        }
         let cursor = match from {
             Resume::After(after) if after >= entry.floor => {
                 prelude.extend(
@@ -285,6 +297,23 @@ impl Fanout {
                 entry.subs.clear();
             }
         }
+    }
+
+    /// Ends every open stream and every stream opened later (shutdown: clients reconnect to
+    /// another instance, or to this one once it is back).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            for entry in shard.values_mut() {
+                entry.subs.clear();
+            }
+        }
+    }
+
+    /// Whether [`Fanout::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     fn maybe_sweep(&self, now: u64) {

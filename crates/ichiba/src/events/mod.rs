@@ -123,6 +123,13 @@ impl Hub {
         EventStream::open(self.fanout.clone(), user_id, last_event_id)
     }
 
+    /// Ends every open stream, and makes streams opened later end after `ready`: call it when
+    /// the server shuts down, so a graceful shutdown does not wait for streams that never end.
+    /// Clients reconnect (to another instance, or to this one when it is back).
+    pub fn close(&self) {
+        self.fanout.close();
+    }
+
     /// Relays events through PostgreSQL `LISTEN/NOTIFY`: what this instance publishes is sent
     /// in batches with `pg_notify`, and what other instances send is delivered to local streams.
     ///
@@ -364,6 +371,19 @@ mod tests {
             names(&drain(&mut hub.subscribe("a", Some(&ra[0].id)))),
             ["ready", r#"{"n":2}"#]
         );
+    }
+
+    #[tokio::test]
+    async fn closing_the_hub_ends_every_stream() {
+        let hub = Hub::new();
+        let mut s = hub.subscribe("a", None);
+        hub.publish([message("a", 1)]).await;
+        hub.close();
+        assert_eq!(names(&drain(&mut s)), ["ready", r#"{"n":1}"#]);
+        assert_eq!(s.next().now_or_never(), Some(None));
+        let mut later = hub.subscribe("a", None);
+        assert_eq!(names(&drain(&mut later)), ["ready"]);
+        assert_eq!(later.next().now_or_never(), Some(None));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! proxies keep an idle connection open. When the hub lets go of it (it fell behind its
 //! queue, or the relay lost events) it resumes after the last frame it sent: from the ring when
 //! the ring still covers that point, else with a `resync`. It never skips an event silently.
+//! It ends only when the hub is closed (shutdown).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -95,6 +96,7 @@ impl Stream for EventStream {
                     this.last_seq = f.seq;
                     return Poll::Ready(Some(f.bytes));
                 }
+                Poll::Ready(None) if this.fanout.is_closed() => return Poll::Ready(None),
                 Poll::Ready(None) => this.resume(),
                 Poll::Pending => break,
             }
