@@ -194,6 +194,11 @@ impl Server {
         Ok((server, members))
     }
 
+    /// CPU seconds the server has used (user + system, all threads).
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// Peak and current resident memory in MiB (`VmHWM`, `VmRSS`).
     fn memory_mib(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -208,6 +213,26 @@ impl Server {
         };
         (field("VmHWM:"), field("VmRSS:"))
     }
+}
+
+/// User + system CPU seconds from a `/proc/…/stat` file (clock ticks of USER_HZ = 100, fixed
+/// by the Linux ABI).
+fn cpu_seconds(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name and state.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 impl Drop for Server {
@@ -489,6 +514,9 @@ struct PhaseResult {
     reads_per_s: f64,
     hwm_mib: f64,
     rss_mib: f64,
+    /// Server CPU seconds spent in the phase, and this process's (the clients').
+    server_cpu_s: f64,
+    client_cpu_s: f64,
 }
 
 fn quantile_ms(sorted: &[u32], q: f64) -> f64 {
@@ -537,6 +565,7 @@ async fn phase(
     let shared = &publisher.shared;
     let first = index * PHASE_CAPACITY;
     let resyncs_before = shared.resyncs.load(Ordering::Relaxed);
+    let (server_cpu, client_cpu) = (server.cpu_seconds(), cpu_seconds("/proc/self/stat"));
     let start_ns = shared.now_ns();
     let published = match index {
         0 => {
@@ -569,6 +598,8 @@ async fn phase(
         .saturating_sub(start_ns)) as f64
         / 1e9;
     let (hwm_mib, rss_mib) = server.memory_mib();
+    let server_cpu_s = server.cpu_seconds() - server_cpu;
+    let client_cpu_s = cpu_seconds("/proc/self/stat") - client_cpu;
     PhaseResult {
         name,
         published,
@@ -587,6 +618,8 @@ async fn phase(
         },
         hwm_mib,
         rss_mib,
+        server_cpu_s,
+        client_cpu_s,
     }
 }
 
@@ -649,11 +682,20 @@ async fn run(opts: &Options, run_no: usize) -> Result<Vec<PhaseResult>, BoxError
     Ok(results)
 }
 
+/// Server CPU per read event, in µs: the request handling and, for `http`, the database write
+/// included.
+fn server_us_per_read(r: &PhaseResult) -> f64 {
+    if r.delivered == 0 {
+        return f64::NAN;
+    }
+    r.server_cpu_s * 1e6 / r.delivered as f64
+}
+
 fn row(opts: &Options, run_no: usize, r: &PhaseResult) -> String {
     let mut req = r.published.requests.clone();
     req.sort_unstable();
     format!(
-        "| {} | {run_no} | {} | {:.0} | {} | {} | {:.1} / {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.0} | {:.0} / {:.0} |",
+        "| {} | {run_no} | {} | {:.0} | {} | {} | {:.1} / {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.0} | {:.1} / {:.1} | {:.1} | {:.0} / {:.0} |",
         opts.streams,
         r.name,
         r.published.ok as f64 / r.published.seconds,
@@ -669,6 +711,9 @@ fn row(opts: &Options, run_no: usize, r: &PhaseResult) -> String {
         r.lost,
         r.resyncs + r.duplicated,
         r.reads_per_s,
+        r.server_cpu_s,
+        r.client_cpu_s,
+        server_us_per_read(r),
         r.rss_mib,
         r.hwm_mib,
     )
@@ -713,11 +758,11 @@ async fn main() -> Result<(), BoxError> {
     let mut out = String::new();
     writeln!(
         out,
-        "\n| streams | run | phase | published msg/s | errors | skipped | request p50 / p99 ms | p50 ms | p99 ms | p99.9 ms | max ms | reads | lost | resync+dup | reads/s | server RSS / peak MiB |"
+        "\n| streams | run | phase | published msg/s | errors | skipped | request p50 / p99 ms | p50 ms | p99 ms | p99.9 ms | max ms | reads | lost | resync+dup | reads/s | CPU s server / clients | server CPU µs per read | server RSS / peak MiB |"
     )?;
     writeln!(
         out,
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for (i, run) in all.iter().enumerate() {
         for r in run {
@@ -727,19 +772,20 @@ async fn main() -> Result<(), BoxError> {
     writeln!(out, "\nMedian (min–max) over {} run(s):\n", opts.runs)?;
     writeln!(
         out,
-        "| phase | p50 ms | p99 ms | published msg/s | reads/s | lost | peak RSS MiB |"
+        "| phase | p50 ms | p99 ms | published msg/s | reads/s | lost | server CPU µs per read | peak RSS MiB |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
     for (i, name) in ["http", "hub", "ceiling"].iter().enumerate() {
         let of = |f: &dyn Fn(&PhaseResult) -> f64| spread(all.iter().map(|run| f(&run[i])));
         writeln!(
             out,
-            "| {name} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
             of(&|r| r.p50_ms),
             of(&|r| r.p99_ms),
             of(&|r| r.published.ok as f64 / r.published.seconds),
             of(&|r| r.reads_per_s),
             of(&|r| r.lost as f64),
+            of(&server_us_per_read),
             of(&|r| r.hwm_mib),
         )?;
     }
