@@ -49,6 +49,9 @@
       });
     }
     on('message'); on('order'); on('notification');
+    // The server could not replay what this page missed (it was away too long, or fell
+    // behind): refetch every live region.
+    source.addEventListener('resync', function () { regions.forEach(refresh); });
     source.addEventListener('ready', function () { document.body.setAttribute('data-live-ready', '1'); });
   }
 

@@ -78,8 +78,14 @@ pub async fn serve(
     // With the manual clock, time moves only through POST /dev/clock, which runs the timers.
     let worker = (!state.config.dev_clock).then(|| crate::jobs::spawn_worker(state.clone()));
     let refresher = crate::reputation::spawn_refresher(state.clone());
+    let hub = state.hub.clone();
     let app = router(state);
-    let result = crate::server::run(listener, app, limits, shutdown_signal()).await;
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Live event streams never end by themselves: end them so in-flight requests can drain.
+        hub.close();
+    };
+    let result = crate::server::run(listener, app, limits, shutdown).await;
     if let Some(w) = worker {
         w.abort();
     }

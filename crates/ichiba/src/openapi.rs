@@ -70,6 +70,7 @@ use crate::{
         notifications::http::read_one,
         notifications::http::read_all,
         notifications::http::events,
+        notifications::http::dev_events,
         templates::http::list,
         templates::http::create,
         templates::http::update,

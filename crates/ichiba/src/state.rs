@@ -59,7 +59,7 @@ impl AppState {
         };
         let mut hub = Hub::new();
         if db.backend() == crate::config::Backend::Postgres {
-            hub.relay_through_postgres(&config.database.url, db.pool().clone())
+            hub.relay_through_postgres(&config.database.url)
                 .await
                 .map_err(|source| DbError::Unreachable {
                     backend: db.backend(),

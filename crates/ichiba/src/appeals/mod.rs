@@ -226,7 +226,7 @@ pub async fn decide(
     )
     .await?;
     tx.commit().await?;
-    state.hub.publish([event]);
+    state.hub.publish([event]).await;
     if allow {
         deliver(state, &row).await;
     }

@@ -231,7 +231,7 @@ pub async fn screen(
         }
     }
     tx.commit().await?;
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     let labels: Vec<String> = {
         let mut l: Vec<String> = findings.iter().map(|f| f.label.clone()).collect();
         l.dedup();

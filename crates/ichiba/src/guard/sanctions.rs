@@ -94,7 +94,7 @@ pub async fn lift(
     )
     .await?;
     tx.commit().await?;
-    hub.publish([event]);
+    hub.publish([event]).await;
     Ok(n)
 }
 

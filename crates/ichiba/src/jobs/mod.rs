@@ -26,7 +26,7 @@ pub async fn run_once(state: &AppState, now: Millis) -> Result<u64, sqlx::Error>
 async fn payout_sweep(state: &AppState, now: Millis) -> u64 {
     match crate::payouts::sweep::run(&state.db, now).await {
         Ok((done, events)) => {
-            state.hub.publish(events);
+            state.hub.publish(events).await;
             done
         }
         Err(e) => {

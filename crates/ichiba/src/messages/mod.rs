@@ -350,7 +350,7 @@ pub async fn send_direct(
     )
     .await?;
     tx.commit().await?;
-    hub.publish(events);
+    hub.publish(events).await;
     Ok(view)
 }
 

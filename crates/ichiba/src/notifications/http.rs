@@ -1,20 +1,23 @@
-//! HTTP routes of notifications and the per-user event stream (SSE).
+//! HTTP routes of notifications and the per-user event stream (SSE), and the development hook
+//! that publishes events straight to the hub.
 
 use std::convert::Infallible;
 
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures::Stream;
+use futures::StreamExt;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::NotificationPage;
 use crate::auth::CurrentUser;
 use crate::error::AppError;
-use crate::extract::ApiQuery;
+use crate::events::Event;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
@@ -24,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me/notifications/read-all", post(read_all))
         .route("/me/notifications/{id}/read", post(read_one))
         .route("/events", get(events))
+        .route("/dev/events", post(dev_events))
 }
 
 /// Query of `GET /me/notifications`.
@@ -70,35 +74,58 @@ pub async fn read_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Server-Sent Events for the caller: `message`, `order` and `notification`.
+/// Server-Sent Events for the caller: `message`, `order` and `notification`, each with an `id`.
+/// The stream opens with `ready`; with `Last-Event-ID` it replays the caller's events after that
+/// id, or sends `resync` when it cannot (an unknown or too old id): then the client refetches.
 #[utoipa::path(get, path = "/api/v1/events", tag = "notifications",
+    params(("Last-Event-ID" = Option<String>, Header,
+        description = "The id of the last event received: what followed is replayed, or `resync` is sent")),
     responses((status = 200, content_type = "text/event-stream")), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    stream(&state, user.user_id)
+    headers: HeaderMap,
+) -> Response {
+    stream(&state, &user.user_id, &headers)
 }
 
-/// The event stream of one user (the API's `/api/v1/events` and the web app's `/events`).
-pub fn stream(
-    state: &AppState,
-    user_id: String,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>> {
-    let mut rx = state.hub.subscribe();
-    let stream = async_stream::stream! {
-        // The first event tells the client the stream is live (and lets tests wait for it).
-        yield Ok(SseEvent::default().event("ready").data("{}"));
-        loop {
-            match rx.recv().await {
-                Ok(e) if e.user_id == user_id => {
-                    yield Ok(SseEvent::default().event(e.kind.as_str()).data(e.data.to_string()));
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    };
-    Sse::new(stream).keep_alive(KeepAlive::default())
+/// The event stream of one user as an SSE response (the API's `/api/v1/events` and the web app's
+/// `/events`), resuming after the request's `Last-Event-ID`. The hub writes the frames; this only
+/// wraps them in a body.
+pub fn stream(state: &AppState, user_id: &str, headers: &HeaderMap) -> Response {
+    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let events = state.hub.subscribe(user_id, last_event_id);
+    let body = Body::from_stream(events.map(Ok::<_, Infallible>));
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Body of `POST /dev/events`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct DevEvents {
+    /// Events as the services publish them: `{user_id, kind, data}`.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Event>,
+}
+
+/// Publish events straight to the hub, without a database write (only with
+/// `serve --dev-clock`; otherwise 404). The `fanout` benchmark feeds streams through it to
+/// measure the fan-out apart from the cost of the writes behind real events.
+#[utoipa::path(post, path = "/api/v1/dev/events", tag = "system", request_body = DevEvents,
+    responses((status = 204), (status = 404)))]
+pub async fn dev_events(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<DevEvents>,
+) -> Result<StatusCode, AppError> {
+    if !state.config.dev_clock {
+        return Err(AppError::NotFound);
+    }
+    state.hub.publish(body.events).await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -205,7 +205,7 @@ async fn commit_decision(
     if !decision.unchanged {
         events.extend(order_events(&decision.order, now));
     }
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     if decision.order.state.is_terminal() && !order.state.is_terminal() {
         crate::reputation::refresh_later(state, &order.seller_id);
     }

@@ -141,7 +141,7 @@ pub async fn purchase(
     .await?;
     claim.commit(tx, &decision.order).await?;
     events.extend(order_events(&decision.order, now));
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     Ok(decision.order)
 }
 

@@ -147,7 +147,7 @@ pub async fn put_bank_account(
     // The 120-day rule: stale earnings go out as soon as there is an account to pay them to. A
     // failure here is retried by the worker's sweep, so it does not fail the registration.
     match sweep::auto_request(&state.db, user_id, now).await {
-        Ok(events) => state.hub.publish(events),
+        Ok(events) => state.hub.publish(events).await,
         Err(e) => {
             tracing::warn!(user = %user_id, error = %e, "automatic payout after registration failed")
         }

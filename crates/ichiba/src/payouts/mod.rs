@@ -321,7 +321,7 @@ pub async fn request(
     let (row, event) = create_in_tx(&mut tx, user_id, quote, Origin::User, now).await?;
     let view = PayoutView::from(&row);
     claim.commit(tx, &view).await?;
-    state.hub.publish(vec![event]);
+    state.hub.publish(vec![event]).await;
     Ok(view)
 }
 
@@ -374,7 +374,7 @@ pub async fn settle_batch(
 ) -> Result<batch::SettleReport, AppError> {
     let now = state.clock.now_ms();
     let (report, events) = batch::settle(&state.db, paid, failed, reason, now).await?;
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     Ok(report)
 }
 

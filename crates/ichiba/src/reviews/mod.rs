@@ -274,7 +274,7 @@ pub async fn submit(
         );
     }
     tx.commit().await?;
-    state.hub.publish(events);
+    state.hub.publish(events).await;
     if published {
         crate::reputation::refresh_later(state, &order.seller_id);
     }

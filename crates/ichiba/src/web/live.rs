@@ -1,13 +1,11 @@
 //! What the browser fetches beside the pages: the viewer's live event stream (`/events`, SSE)
 //! and attachment downloads for the parties of their order or thread.
 
-use std::convert::Infallible;
-
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::sse::{Event as SseEvent, Sse};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::get;
-use futures::Stream;
 
 use super::{PageResult, Viewer, WebError};
 use crate::state::AppState;
@@ -30,10 +28,16 @@ async fn download(
     Ok(crate::attachments::http::file_response(row, bytes)?)
 }
 
+/// The viewer's events; the browser's `EventSource` resumes with `Last-Event-ID` by itself.
 async fn events(
     State(state): State<AppState>,
     viewer: Viewer,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, WebError> {
-    let me = viewer.require()?.clone();
-    Ok(crate::notifications::http::stream(&state, me.user_id))
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let me = viewer.require()?;
+    Ok(crate::notifications::http::stream(
+        &state,
+        &me.user_id,
+        &headers,
+    ))
 }

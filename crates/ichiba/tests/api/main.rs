@@ -13,6 +13,7 @@ mod guard;
 mod inbox;
 mod limits;
 mod listings;
+mod live;
 mod payouts;
 mod reviews;
 mod rulebook;
