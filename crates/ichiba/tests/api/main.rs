@@ -11,6 +11,7 @@ mod edge;
 mod effects;
 mod guard;
 mod inbox;
+mod input;
 mod listings;
 mod payouts;
 mod reviews;
