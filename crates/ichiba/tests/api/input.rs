@@ -331,3 +331,32 @@ async fn web_forms_queries_and_paths_refuse_control_characters_with_the_japanese
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.html);
     assert!(p.html.contains("制御文字"), "{}", p.html);
 }
+
+#[tokio::test]
+async fn an_absurd_clock_advance_is_refused_and_time_keeps_working() {
+    let app = TestApp::spawn().await;
+    let seller = app.user("seller").await;
+    let r = app
+        .post(
+            "/api/v1/dev/clock",
+            None,
+            json!({"advance_seconds": i64::MAX - 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{r:?}");
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["field"],
+        "advance_seconds"
+    );
+    // The clock did not wrap: what reads it still works, and a sane advance still does.
+    let r = app.get("/api/v1/me/rank", Some(&seller.token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    let r = app
+        .post(
+            "/api/v1/dev/clock",
+            None,
+            json!({"advance_seconds": 86_400}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r:?}");
+}
