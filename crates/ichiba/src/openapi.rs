@@ -236,3 +236,158 @@ impl Modify for ErrorResponses {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("serialisable")
+    }
+
+    /// Every operation as (method, path, operation).
+    fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+        let mut out = vec![];
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                out.push((method.clone(), path.clone(), op.clone()));
+            }
+        }
+        out
+    }
+
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "$ref" {
+                        out.push(x.as_str().unwrap_or_default().to_string());
+                    }
+                    refs(x, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_names_a_schema_of_the_document() {
+        let doc = document();
+        let mut all = vec![];
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected reference {r}"));
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{r} does not exist"
+            );
+        }
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = document();
+        let mut seen = BTreeSet::new();
+        for (method, path, op) in operations(&doc) {
+            let id = op["operationId"].as_str().expect("operationId").to_string();
+            assert!(seen.insert(id.clone()), "{id} twice ({method} {path})");
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_exactly_the_template_names_and_the_rest_are_queries_or_headers() {
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            let template: BTreeSet<String> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .map(str::to_string)
+                .collect();
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let declared: BTreeSet<String> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(template, declared, "{method} {path}");
+            for p in &params {
+                let place = p["in"].as_str().unwrap_or_default();
+                assert!(
+                    ["path", "query", "header"].contains(&place),
+                    "{method} {path}: {p}"
+                );
+                if place == "query" {
+                    assert_ne!(p["required"], true, "{method} {path}: {p}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_documents_the_errors_of_its_shape_with_the_error_body() {
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            let responses = op["responses"].as_object().expect("responses");
+            let has = |s: &str| responses.contains_key(s);
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let at = |place: &str| params.iter().any(|p| p["in"] == place);
+            let what = format!("{method} {path}");
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            if security.iter().any(|r| r != &serde_json::json!({})) {
+                assert!(has("401"), "{what}: 401");
+            }
+            if at("path") {
+                assert!(has("400") && has("404"), "{what}: 400/404");
+            }
+            if at("query") || op["requestBody"].is_object() {
+                assert!(has("400") && has("422"), "{what}: 400/422");
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{what}: {status}"
+                    );
+                    assert!(
+                        !response["description"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .is_empty(),
+                        "{what}: {status}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_settle_endpoint_documents_its_own_body() {
+        let doc = document();
+        let body = |path: &str| {
+            let r =
+                doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+                    ["$ref"]
+                    .as_str()
+                    .expect("body reference")
+                    .trim_start_matches("#/components/schemas/")
+                    .to_string();
+            doc["components"]["schemas"][r]["properties"].clone()
+        };
+        let payouts = body("/api/v1/admin/payouts/settle");
+        assert!(
+            payouts["paid"].is_object() && payouts["failed"].is_object(),
+            "{payouts}"
+        );
+        let order = body("/api/v1/admin/orders/{id}/settle");
+        assert!(order["seller_amount_yen"].is_object(), "{order}");
+    }
+}
