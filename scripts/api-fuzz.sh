@@ -66,11 +66,26 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# login BASE: a token of the demo seller.
+# login BASE: a token of the demo seller. The fuzzer's failed logins from this address may have
+# hit the login rate limit (429): the dev clock is then moved past its Retry-After.
 login() {
-  curl -sf "$1/api/v1/sessions" -H 'content-type: application/json' \
-    -d "{\"email\": \"$demo_email\", \"password\": \"$demo_password\"}" |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+  python3 - "$1" "$demo_email" "$demo_password" <<'PY'
+import json, sys, urllib.error, urllib.request
+base, email, password = sys.argv[1:4]
+def post(path, body):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"})
+    return urllib.request.urlopen(req, timeout=30)
+for _ in range(3):
+    try:
+        print(json.load(post("/api/v1/sessions", {"email": email, "password": password}))["token"])
+        sys.exit(0)
+    except urllib.error.HTTPError as e:
+        if e.code != 429:
+            sys.exit(f"login as {email}: HTTP {e.code} {e.read()[:300]!r}")
+        post("/api/v1/dev/clock", {"advance_seconds": int(e.headers.get("retry-after", "3600")) + 1})
+sys.exit(f"login as {email}: still rate-limited")
+PY
 }
 
 # st OUT BASE TOKEN PASS [FILTERS…]: one schemathesis pass over the fetched document.

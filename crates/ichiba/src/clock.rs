@@ -148,7 +148,8 @@ mod tests {
             c.advance_ms(ManualClock::MAX_MS - 1_500),
             Some(ManualClock::MAX_MS)
         );
-        assert_eq!(c.now_ms(), 1_500);
+        assert_eq!(c.advance_ms(1), None);
+        assert_eq!(c.now_ms(), ManualClock::MAX_MS);
     }
 
     #[test]

@@ -16,9 +16,11 @@ use crate::web::WebError;
 
 /// The span of one request: its method and path (never the query string, headers or body, which
 /// may hold what is not ours to log). Every log line of the request, the internal-error line of
-/// [`AppError`] included, is written inside it and so names them.
+/// [`AppError`] included, is written inside it and so names them. The span is at ERROR level so
+/// that it exists whenever an error line is written, whatever the log filter (a span's level
+/// only decides whether it is recorded; its fields are printed with every line inside it).
 pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+    tracing::error_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
 /// The error response for `path`: the API's JSON under `/api/`, the web app's page elsewhere.
@@ -240,7 +242,7 @@ mod tests {
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
+            .with_max_level(tracing::Level::ERROR)
             .with_writer(move || writer.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
