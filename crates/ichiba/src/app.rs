@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(crate::edge::uri_span))
         .layer(axum::middleware::from_fn(crate::edge::check_path))
         .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors))
         .layer(CatchPanicLayer::custom(|_| {

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use crate::error::AppError;
 use crate::web::WebError;
@@ -21,6 +22,14 @@ use crate::web::WebError;
 /// only decides whether it is recorded; its fields are printed with every line inside it).
 pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     tracing::error_span!("request", method = %req.method(), path = %req.uri().path())
+}
+
+/// Runs the rest of the request inside a DEBUG span `uri` holding the whole URI, query string
+/// included: off under the default filter (a query may hold what a user typed), there when
+/// debugging, and what the statement-count test keys its measured requests by.
+pub async fn uri_span(req: Request, next: Next) -> Response {
+    let span = tracing::debug_span!("uri", uri = %req.uri());
+    next.run(req).instrument(span).await
 }
 
 /// The error response for `path`: the API's JSON under `/api/`, the web app's page elsewhere.
