@@ -16,9 +16,9 @@ use serde_json::Value;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// A JSON body: rejections become API errors (400 malformed, 413 too large), every string in it
-/// passes [`crate::text::clean_json`] (422 `validation_failed` naming the field), then it is
-/// read into `T` (400 naming the field whose type is wrong).
+/// A JSON object body: rejections become API errors (400 malformed or not an object, 413 too
+/// large), every string in it passes [`crate::text::clean_json`] (422 `validation_failed` naming
+/// the field), then it is read into `T` (400 naming the field whose type is wrong).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -27,6 +27,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         let axum::Json(mut value) = axum::Json::<Value>::from_request(req, state).await?;
+        // Every body of the API is an object; serde would also read a struct from an array of
+        // its fields in order (`[null, null]`), which no client means.
+        if !value.is_object() {
+            return Err(AppError::BadRequest {
+                code: "malformed_json",
+                message: "リクエストの本文は JSON オブジェクト（{…}）で送信してください。".into(),
+            });
+        }
         crate::text::clean_json(&mut value)?;
         serde_path_to_error::deserialize(value)
             .map(ApiJson)

@@ -360,3 +360,24 @@ async fn an_absurd_clock_advance_is_refused_and_time_keeps_working() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r:?}");
 }
+
+#[tokio::test]
+async fn a_json_body_must_be_an_object_not_an_array_of_its_fields() {
+    let app = TestApp::spawn().await;
+    let user = app.user("writer").await;
+    let before = app.get("/api/v1/me", Some(&user.token)).await;
+    for body in [
+        json!([null, null]),
+        json!(["新しい名前", "新しい自己紹介"]),
+        json!("x"),
+        json!(5),
+    ] {
+        let r = app
+            .patch("/api/v1/me", Some(&user.token), body.clone())
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {r:?}");
+        assert_eq!(r.code(), "malformed_json", "{body}: {r:?}");
+    }
+    let after = app.get("/api/v1/me", Some(&user.token)).await;
+    assert_eq!(before.body, after.body);
+}
