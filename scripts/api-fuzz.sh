@@ -28,6 +28,7 @@ venv="$work/venv"
 bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/ichiba"
 demo_email="seller01@demo.ichiba.jp"
 demo_password="ichiba-demo-2026"
+orders_regex='^/api/v1/(admin/)?orders/[{]id[}]'
 
 log() { printf 'api-fuzz: %s\n' "$*" >&2; }
 
@@ -70,10 +71,11 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# login BASE: a token of the demo seller. The fuzzer's failed logins from this address may have
-# hit the login rate limit (429): the dev clock is then moved past its Retry-After.
+# login BASE [EMAIL]: a token of the demo seller (or of EMAIL, with the demo password). The
+# fuzzer's failed logins from this address may have hit the login rate limit (429): the dev clock
+# is then moved past its Retry-After.
 login() {
-  python3 - "$1" "$demo_email" "$demo_password" <<'PY'
+  python3 - "$1" "${2:-$demo_email}" "$demo_password" <<'PY'
 import json, sys, urllib.error, urllib.request
 base, email, password = sys.argv[1:4]
 def post(path, body):
@@ -92,12 +94,30 @@ sys.exit(f"login as {email}: still rate-limited")
 PY
 }
 
-# st OUT BASE TOKEN PASS [FILTERS…]: one schemathesis pass over the fetched document.
+# order BASE SELLER_TOKEN BUYER_TOKEN: the buyer purchases one of the seller's listings; prints
+# the order id.
+order() {
+  python3 - "$@" <<'PY'
+import json, sys, urllib.request
+base, seller, buyer = sys.argv[1:4]
+def call(method, path, token, body=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"content-type": "application/json",
+                                          "authorization": f"Bearer {token}"})
+    return json.load(urllib.request.urlopen(req, timeout=30))
+listing = call("GET", "/api/v1/me/listings", seller)["items"][0]["id"]
+print(call("POST", "/api/v1/orders", buyer, {"listing_id": listing})["id"])
+PY
+}
+
+# st OUT BASE TOKEN PASS CONFIG [FILTERS…]: one schemathesis pass over the fetched document with
+# the settings of the CONFIG file (schemathesis.toml format).
 st() {
-  local out="$1" base="$2" token="$3" pass="$4"
-  shift 4
+  local out="$1" base="$2" token="$3" pass="$4" config="$5"
+  shift 5
   # From the output directory: schemathesis keeps its cache (.schemathesis/) in the working one.
-  (cd "$out" && "$venv/bin/schemathesis" run "$out/openapi.json" \
+  (cd "$out" && "$venv/bin/schemathesis" --config-file "$config" run "$out/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks all --exclude-checks positive_data_acceptance,ignored_auth \
@@ -139,20 +159,31 @@ fuzz() {
 
   token="$(login "$base")"
 
-  # Three passes. 1: every operation but the dev clock, logging out (it would end the token every
-  # other request uses) and the event stream (it never ends by design). 2: the dev clock, which
-  # may move time years ahead (and so expire the session). 3: after a fresh login, every read in
-  # that far future.
+  # A real order between the demo seller and a demo buyer, so one pass reaches the talk room
+  # (every operation on /orders/{id} gets its id; elsewhere ids are generated, mostly unknown).
+  local order_id
+  order_id="$(order "$base" "$token" "$(login "$base" buyer01@demo.ichiba.jp)")"
+  : >"$out/none.toml"
+  printf '[[operations]]\ninclude-path-regex = "%s"\nparameters = { "path.id" = "%s" }\n' \
+    "$orders_regex" "$order_id" >"$out/order.toml"
+
+  # Four passes. 1: every operation but the dev clock, logging out (it would end the token every
+  # other request uses) and the event stream (it never ends by design). 2: every operation on
+  # the real order. 3: the dev clock, which may move time years ahead (and so expire the
+  # session). 4: after a fresh login, every read in that far future.
   local status=0
   log "[$label] schemathesis ($examples examples per operation, seed $seed): all operations"
-  st "$out" "$base" "$token" all \
+  st "$out" "$base" "$token" all "$out/none.toml" \
     --exclude-path /api/v1/sessions/current --exclude-path /api/v1/events \
     --exclude-path /api/v1/dev/clock || status=1
+  log "[$label] schemathesis: the operations of order $order_id"
+  st "$out" "$base" "$token" order "$out/order.toml" --include-path-regex "$orders_regex" ||
+    status=1
   log "[$label] schemathesis: the dev clock"
-  st "$out" "$base" "$token" clock --include-path /api/v1/dev/clock || status=1
+  st "$out" "$base" "$token" clock "$out/none.toml" --include-path /api/v1/dev/clock || status=1
   token="$(login "$base")"
   log "[$label] schemathesis: every read after the clock moved"
-  st "$out" "$base" "$token" later --include-method GET \
+  st "$out" "$base" "$token" later "$out/none.toml" --include-method GET \
     --exclude-path /api/v1/events || status=1
   stop_server
   if grep -q "panicked" "$out/server.log"; then

@@ -370,6 +370,17 @@ mod tests {
     }
 
     #[test]
+    fn every_command_on_an_order_documents_the_conflict_of_a_closed_one() {
+        // Found by schemathesis: PUT /orders/{id}/due-date answered an undocumented 409.
+        let doc = document();
+        for (method, path, op) in operations(&doc) {
+            if path.starts_with("/api/v1/orders/{id}/") && (method == "post" || method == "put") {
+                assert!(op["responses"]["409"].is_object(), "{method} {path}");
+            }
+        }
+    }
+
+    #[test]
     fn each_settle_endpoint_documents_its_own_body() {
         let doc = document();
         let body = |path: &str| {

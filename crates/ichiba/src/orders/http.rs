@@ -255,7 +255,9 @@ pub async fn post_message(
 /// Change the due date (seller only; the buyer is notified and the change is kept in history).
 #[utoipa::path(put, path = "/api/v1/orders/{id}/due-date", tag = "orders", request_body = DueDateRequest,
     params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = OrderView), (status = 403), (status = 404), (status = 422)),
+    responses((status = 200, body = OrderView), (status = 403), (status = 404),
+              (status = 409, description = "order_closed, or a state where the due date is fixed"),
+              (status = 422)),
     security(("bearer" = [])))]
 pub async fn set_due_date(
     State(state): State<AppState>,
