@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: every unit and property test, the integration suite on SQLite,
 # then the integration suite again on PostgreSQL (installed and started by ensure-postgres.sh when
-# missing), then the browser tests of the web app (scripts/e2e.sh). Under CI=true a PostgreSQL that
+# missing), then schemathesis against the OpenAPI document on both (scripts/api-fuzz.sh), then the
+# browser tests of the web app (scripts/e2e.sh). Under CI=true a PostgreSQL that
 # cannot be reached fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,9 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "== PostgreSQL unreachable: skipped the PostgreSQL run (required under CI=true)" >&2
 fi
+
+echo "== the API against its OpenAPI document: openapi-spec-validator and schemathesis (SQLite, PostgreSQL)"
+ICHIBA_TEST_POSTGRES_URL="$pg_url" bash scripts/api-fuzz.sh
 
 echo "== browser tests (headless Chromium; installed by scripts/ensure-browser.sh when missing)"
 bash scripts/e2e.sh

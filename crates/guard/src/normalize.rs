@@ -80,11 +80,15 @@ pub(crate) struct Squeezed {
     pub codes: Vec<u8>,
 }
 
-/// Whether `c` is dropped by normalisation (it carries no letter of its own).
+/// Whether `c` is dropped by normalisation (it carries no letter of its own): format characters
+/// and the C1 controls. (The ASCII controls other than the separators `\t \n \r \v \f` are
+/// dropped by [`A_DROP`] on the ASCII path.) Dropping rather than separating keeps
+/// `a\u{0}b@example.com` reading `ab@example.com`, whatever path let the control in.
 fn is_ignorable(c: char) -> bool {
     matches!(
         c,
-        '\u{00AD}'
+        '\u{0080}'..='\u{009F}'
+            | '\u{00AD}'
             | '\u{034F}'
             | '\u{180E}'
             | '\u{200B}'..='\u{200F}'
@@ -307,6 +311,9 @@ const A_END: u8 = 2;
 const A_FACT: u8 = 4;
 /// A lower-case letter (a dot before it makes a dotted word).
 const A_LOWER: u8 = 8;
+/// A control character that is not a separator (NUL, ESC, DEL, …): dropped like an invisible
+/// character, so it cannot split a contact in two.
+const A_DROP: u8 = 16;
 
 const ASCII_FLAGS: [u8; 128] = {
     let mut t = [0u8; 128];
@@ -325,6 +332,9 @@ const ASCII_FLAGS: [u8; 128] = {
         }
         if c.is_ascii_lowercase() {
             f |= A_LOWER;
+        }
+        if c.is_ascii_control() && !is_ascii_sep(c) {
+            f |= A_DROP;
         }
         t[i] = f;
         i += 1;
@@ -463,8 +473,11 @@ impl Builder<'_> {
     /// Appends an ASCII char (already lower-cased).
     #[inline(always)]
     fn push_ascii(&mut self, c: char, orig: usize) {
-        let i = self.chars.len();
         let flags = ASCII_FLAGS[c as usize & 0x7f];
+        if flags & A_DROP != 0 {
+            return;
+        }
+        let i = self.chars.len();
         if flags & A_FACT != 0 {
             self.ascii_fact(c, i);
         }

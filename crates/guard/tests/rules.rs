@@ -53,6 +53,14 @@ mod phone {
     use super::*;
 
     #[test]
+    fn numbers_with_control_characters_between_the_digits_are_blocked() {
+        assert_blocked_as(
+            Kind::Phone,
+            &["090\u{0}1234\u{0}5678", "0\u{7f}9\u{7f}0-12\u{85}34-5678"],
+        );
+    }
+
+    #[test]
     fn plain_and_full_width_numbers_are_blocked() {
         assert_blocked_as(
             Kind::Phone,
@@ -180,6 +188,35 @@ mod email {
                 "taro★gmail.com（★を@に変えてください）",
             ],
         );
+    }
+
+    #[test]
+    fn control_and_zero_width_characters_inside_an_address_are_seen_through() {
+        // The service refuses control characters at its edge; the guard must not depend on it.
+        assert_blocked_as(
+            Kind::Email,
+            &[
+                "a\u{0}b@example.com",
+                "taro\u{1}@gmail.com",
+                "taro@gmail\u{7f}.com",
+                "ta\u{1b}ro.yamada@ya\u{85}hoo.co.jp",
+                "ta\u{200B}ro@gm\u{200D}ail\u{FEFF}.com",
+                "メールは t\u{0}a\u{0}r\u{0}o\u{0}@\u{0}g\u{0}m\u{0}a\u{0}i\u{0}l\u{0}.\u{0}c\u{0}o\u{0}m です",
+            ],
+        );
+        // The span covers the original characters, the dropped ones included.
+        let text = "連絡先はa\u{0}b@example.comです";
+        let v = guard().scan(text);
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.kind == Kind::Email)
+            .unwrap_or_else(|| panic!("no e-mail in [{}]", describe(&v)));
+        assert_eq!(
+            (f.start, f.end),
+            (4, 4 + "a\u{0}b@example.com".chars().count())
+        );
+        assert_eq!(f.excerpt, "a\u{0}b@example.com");
     }
 
     #[test]

@@ -45,10 +45,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(crate::edge::uri_span))
+        .layer(axum::middleware::from_fn(crate::edge::check_path))
+        .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("handler panicked").into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(crate::edge::request_span))
         .with_state(state)
 }
 

@@ -44,11 +44,21 @@ impl ManualClock {
         }
     }
 
+    /// The latest time a manual clock reaches: 3000-01-01T00:00:00Z. Every date computed from
+    /// "now" (deadlines, months, pay dates) stays far inside what the calendar code and RFC 3339
+    /// can express.
+    pub const MAX_MS: Millis = 32_503_680_000_000;
+
     /// Moves the clock forward by `ms` (never backwards: negative values are ignored) and returns
-    /// the new time.
-    pub fn advance_ms(&self, ms: i64) -> Millis {
+    /// the new time; `None`, leaving the clock alone, when that would pass [`Self::MAX_MS`].
+    pub fn advance_ms(&self, ms: i64) -> Option<Millis> {
         let step = ms.max(0);
-        self.now_ms.fetch_add(step, Ordering::SeqCst) + step
+        self.now_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                now.checked_add(step).filter(|t| *t <= Self::MAX_MS)
+            })
+            .ok()
+            .map(|before| before + step)
     }
 }
 
@@ -129,9 +139,17 @@ mod tests {
     #[test]
     fn manual_clock_moves_only_forward() {
         let c = ManualClock::starting_at(1_000);
-        assert_eq!(c.advance_ms(500), 1_500);
-        assert_eq!(c.advance_ms(-10_000), 1_500);
+        assert_eq!(c.advance_ms(500), Some(1_500));
+        assert_eq!(c.advance_ms(-10_000), Some(1_500));
+        assert_eq!(c.advance_ms(i64::MAX), None);
+        assert_eq!(c.advance_ms(ManualClock::MAX_MS), None);
         assert_eq!(c.now_ms(), 1_500);
+        assert_eq!(
+            c.advance_ms(ManualClock::MAX_MS - 1_500),
+            Some(ManualClock::MAX_MS)
+        );
+        assert_eq!(c.advance_ms(1), None);
+        assert_eq!(c.now_ms(), ManualClock::MAX_MS);
     }
 
     #[test]

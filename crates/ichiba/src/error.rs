@@ -73,6 +73,12 @@ impl FieldErrors {
     }
 }
 
+impl From<FieldError> for FieldErrors {
+    fn from(e: FieldError) -> Self {
+        FieldErrors(vec![e])
+    }
+}
+
 /// Every error a handler can return. Feature errors convert into it with `From`.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -37,7 +37,8 @@ pub async fn healthz() -> Json<Health> {
 /// Body of `POST /dev/clock`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdvanceClock {
-    /// Seconds to move the manual clock forward (≥ 0).
+    /// Seconds to move the manual clock forward (≥ 0; the clock stops at 3000-01-01T00:00:00Z,
+    /// beyond which the request is refused).
     pub advance_seconds: i64,
 }
 
@@ -58,16 +59,21 @@ pub async fn advance_clock(
     ApiJson(body): ApiJson<AdvanceClock>,
 ) -> Result<Json<ClockAdvanced>, AppError> {
     let clock = state.clock.manual().ok_or(AppError::NotFound)?;
-    if body.advance_seconds < 0 {
+    let out_of_range = || {
         let mut f = crate::error::FieldErrors::new();
         f.add(
             "advance_seconds",
             "out_of_range",
-            "0以上の秒数を指定してください。",
+            "0以上で、時計が西暦3000年を超えない秒数を指定してください。",
         );
-        return Err(f.into());
+        AppError::from(f)
+    };
+    if body.advance_seconds < 0 {
+        return Err(out_of_range());
     }
-    let now = clock.advance_ms(body.advance_seconds.saturating_mul(1000));
+    let now = clock
+        .advance_ms(body.advance_seconds.saturating_mul(1000))
+        .ok_or_else(out_of_range)?;
     let timers_fired = crate::jobs::run_once(&state, now).await?;
     Ok(Json(ClockAdvanced {
         now_at: to_rfc3339(now),

@@ -124,7 +124,9 @@ impl DisplayName {
 
     /// Parses a display name. Errors name the field `display_name`.
     pub fn parse(input: &str) -> Result<DisplayName, FieldError> {
-        let s = input.trim();
+        // Zero-width and other invisible characters at the ends are no part of a name, and a
+        // name made only of them is empty (crate::text).
+        let s = crate::text::trim(input);
         let bad = |code, message: String| FieldError {
             field: "display_name".into(),
             code,

@@ -43,6 +43,7 @@ pub struct DecideRequest {
 
 /// Query of the queue.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueParams {
     /// `pending`, `allowed` or `upheld`; all when absent.
     pub state: Option<String>,

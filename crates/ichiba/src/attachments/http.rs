@@ -1,7 +1,7 @@
 //! HTTP routes of attachments: multipart upload and download.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use super::{AttachmentView, MAX_BYTES};
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::extract::ApiMultipart;
 use crate::state::AppState;
 
 /// The routes, mounted under `/api/v1`.
@@ -31,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 pub async fn upload(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    mut multipart: Multipart,
+    ApiMultipart(mut multipart): ApiMultipart,
 ) -> Result<(StatusCode, Json<AttachmentView>), AppError> {
     let bad = |message: &str| AppError::BadRequest {
         code: "malformed_upload",

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Query of `GET /me/ledger`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerParams {
     /// Cursor from the previous page.
     pub cursor: Option<String>,

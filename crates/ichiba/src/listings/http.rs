@@ -42,6 +42,7 @@ pub struct CategoryList {
 
 /// Query of `GET /listings`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Search words (all must match title or description).
     pub q: Option<String>,
@@ -104,7 +105,7 @@ pub async fn categories() -> Json<CategoryList> {
 }
 
 /// Create a listing (サービスを出品する).
-#[utoipa::path(post, path = "/api/v1/listings", tag = "listings", request_body = RawListing,
+#[utoipa::path(post, operation_id = "create_listing", path = "/api/v1/listings", tag = "listings", request_body = RawListing,
     responses((status = 201, body = ListingView), (status = 401), (status = 422)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -117,7 +118,7 @@ pub async fn create(
 }
 
 /// Public list of active listings with filters and sorts.
-#[utoipa::path(get, path = "/api/v1/listings", tag = "listings", params(ListParams),
+#[utoipa::path(get, operation_id = "list_listings", path = "/api/v1/listings", tag = "listings", params(ListParams),
     responses((status = 200, body = ListingPage), (status = 400)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -140,9 +141,12 @@ pub async fn my_listings(
 }
 
 /// One listing. Paused listings are visible only to their seller.
-#[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings",
+#[utoipa::path(get, operation_id = "get_listing", path = "/api/v1/listings/{id}", tag = "listings",
     params(("id" = String, Path, description = "Listing id")),
-    responses((status = 200, body = ListingView), (status = 404)))]
+    responses((status = 200, body = ListingView), (status = 404)),
+    // Anyone may read a listing; a token, when sent, must be valid (401 otherwise) and lets the
+    // seller see their paused listing.
+    security((), ("bearer" = [])))]
 pub async fn detail(
     State(state): State<AppState>,
     MaybeUser(viewer): MaybeUser,
@@ -153,7 +157,7 @@ pub async fn detail(
 }
 
 /// Update your listing; present fields replace the stored ones.
-#[utoipa::path(patch, path = "/api/v1/listings/{id}", tag = "listings", request_body = RawListing,
+#[utoipa::path(patch, operation_id = "update_listing", path = "/api/v1/listings/{id}", tag = "listings", request_body = RawListing,
     params(("id" = String, Path, description = "Listing id")),
     responses((status = 200, body = ListingView), (status = 404), (status = 422)),
     security(("bearer" = [])))]
@@ -169,7 +173,7 @@ pub async fn update(
 }
 
 /// Delete your listing.
-#[utoipa::path(delete, path = "/api/v1/listings/{id}", tag = "listings",
+#[utoipa::path(delete, operation_id = "delete_listing", path = "/api/v1/listings/{id}", tag = "listings",
     params(("id" = String, Path, description = "Listing id")),
     responses((status = 204), (status = 404)), security(("bearer" = [])))]
 pub async fn remove(

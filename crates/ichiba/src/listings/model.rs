@@ -242,7 +242,8 @@ fn text(
         code,
         message,
     };
-    let v = value.map(str::trim).unwrap_or("");
+    // Invisible characters count as nothing (crate::text): a title of zero-width spaces is empty.
+    let v = value.map(crate::text::trim).unwrap_or("");
     let n = v.chars().count();
     if n == 0 && *range.start() > 0 {
         return Err(err("required", format!("{label}を入力してください。")));

@@ -55,6 +55,7 @@ pub struct ThreadDetail {
 
 /// Query with a cursor.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CursorParams {
     /// Cursor from the previous page.
     pub cursor: Option<String>,

@@ -81,7 +81,7 @@ impl MessageBody {
 
     /// Parses a submitted body. Errors name the field `body`.
     pub fn parse(input: &str) -> Result<MessageBody, FieldError> {
-        let s = input.trim();
+        let s = crate::text::trim(input);
         let bad = |code, message: String| FieldError {
             field: "body".into(),
             code,

@@ -32,13 +32,14 @@ pub fn routes() -> Router<AppState> {
 
 /// Query of `GET /me/notifications`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     /// Cursor from the previous page.
     pub cursor: Option<String>,
 }
 
 /// The caller's notifications, newest first, with the unread count.
-#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "notifications", params(Params),
+#[utoipa::path(get, operation_id = "list_notifications", path = "/api/v1/me/notifications", tag = "notifications", params(Params),
     responses((status = 200, body = NotificationPage), (status = 401)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

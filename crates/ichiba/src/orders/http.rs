@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Query of `GET /orders`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `buyer` or `seller`; both when absent.
     pub role: Option<String>,
@@ -101,7 +102,7 @@ pub struct CancelRequestBody {
 
 /// Body of `POST /admin/orders/{id}/settle`.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct SettleRequest {
+pub struct OperatorSettleRequest {
     /// The seller's share of price + options; the buyer gets the rest back.
     pub seller_amount_yen: i64,
 }
@@ -151,7 +152,7 @@ pub async fn purchase(
 }
 
 /// The caller's orders as buyer and/or seller.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(ListParams),
+#[utoipa::path(get, operation_id = "list_orders", path = "/api/v1/orders", tag = "orders", params(ListParams),
     responses((status = 200, body = OrderPage)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -189,7 +190,7 @@ pub async fn list(
 }
 
 /// One order (parties and operators; others 404).
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
+#[utoipa::path(get, operation_id = "get_order", path = "/api/v1/orders/{id}", tag = "orders",
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, body = OrderView), (status = 404)), security(("bearer" = [])))]
 pub async fn detail(
@@ -254,7 +255,9 @@ pub async fn post_message(
 /// Change the due date (seller only; the buyer is notified and the change is kept in history).
 #[utoipa::path(put, path = "/api/v1/orders/{id}/due-date", tag = "orders", request_body = DueDateRequest,
     params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = OrderView), (status = 403), (status = 404), (status = 422)),
+    responses((status = 200, body = OrderView), (status = 403), (status = 404),
+              (status = 409, description = "order_closed, or a state where the due date is fixed"),
+              (status = 422)),
     security(("bearer" = [])))]
 pub async fn set_due_date(
     State(state): State<AppState>,
@@ -423,7 +426,7 @@ pub async fn operator_complete(
 }
 
 /// Operator: settle with a split (partial refund).
-#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/settle", tag = "admin", request_body = SettleRequest,
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/settle", tag = "admin", request_body = OperatorSettleRequest,
     params(("id" = String, Path, description = "Order id")),
     responses((status = 200, body = OrderView), (status = 403), (status = 409), (status = 422)),
     security(("bearer" = [])))]
@@ -431,7 +434,7 @@ pub async fn operator_settle(
     State(state): State<AppState>,
     Operator(op): Operator,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<SettleRequest>,
+    ApiJson(body): ApiJson<OperatorSettleRequest>,
 ) -> Result<Json<OrderView>, AppError> {
     run_command(
         &state,

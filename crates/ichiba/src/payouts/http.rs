@@ -81,6 +81,7 @@ pub struct AmountRequest {
 
 /// Query of `GET /payouts`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -187,7 +188,7 @@ pub async fn request(
 }
 
 /// The caller's payouts, newest first.
-#[utoipa::path(get, path = "/api/v1/payouts", tag = "payouts", params(ListParams),
+#[utoipa::path(get, operation_id = "list_payouts", path = "/api/v1/payouts", tag = "payouts", params(ListParams),
     responses((status = 200, body = PayoutPage), (status = 401)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

@@ -43,6 +43,7 @@ pub struct ReplyRequest {
 
 /// Query with a cursor.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
     /// Cursor from the previous page.
     pub cursor: Option<String>,

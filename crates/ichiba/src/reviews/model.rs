@@ -114,7 +114,7 @@ pub fn parse(
             "非公開の評価は1から5の星で選んでください。",
         );
     }
-    let c = comment.trim();
+    let c = crate::text::trim(comment);
     if c.is_empty() {
         f.add("comment", "required", "コメントを入力してください。");
     } else if c.chars().count() > 1000 {

@@ -43,7 +43,7 @@ pub struct TemplateList {
 }
 
 /// The caller's templates (new users start with the standard set).
-#[utoipa::path(get, path = "/api/v1/me/templates", tag = "templates",
+#[utoipa::path(get, operation_id = "list_templates", path = "/api/v1/me/templates", tag = "templates",
     responses((status = 200, body = TemplateList)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ pub async fn list(
 }
 
 /// Add a template.
-#[utoipa::path(post, path = "/api/v1/me/templates", tag = "templates", request_body = TemplateRequest,
+#[utoipa::path(post, operation_id = "create_template", path = "/api/v1/me/templates", tag = "templates", request_body = TemplateRequest,
     responses((status = 201, body = TemplateView), (status = 422)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -70,7 +70,7 @@ pub async fn create(
 }
 
 /// Change a template.
-#[utoipa::path(put, path = "/api/v1/me/templates/{id}", tag = "templates", request_body = TemplateRequest,
+#[utoipa::path(put, operation_id = "update_template", path = "/api/v1/me/templates/{id}", tag = "templates", request_body = TemplateRequest,
     params(("id" = String, Path, description = "Template id")),
     responses((status = 200, body = TemplateView), (status = 404), (status = 422)), security(("bearer" = [])))]
 pub async fn update(
@@ -85,7 +85,7 @@ pub async fn update(
 }
 
 /// Delete a template.
-#[utoipa::path(delete, path = "/api/v1/me/templates/{id}", tag = "templates",
+#[utoipa::path(delete, operation_id = "delete_template", path = "/api/v1/me/templates/{id}", tag = "templates",
     params(("id" = String, Path, description = "Template id")),
     responses((status = 204), (status = 404)), security(("bearer" = [])))]
 pub async fn remove(

@@ -53,7 +53,7 @@ pub const MAX_TEMPLATES: i64 = 50;
 /// Validates a template, reporting every field.
 pub fn validate(title: &str, body: &str) -> Result<(String, String), FieldErrors> {
     let mut f = FieldErrors::new();
-    let (t, b) = (title.trim(), body.trim());
+    let (t, b) = (crate::text::trim(title), crate::text::trim(body));
     if t.is_empty() {
         f.add("title", "required", "タイトルを入力してください。");
     } else if t.chars().count() > TITLE_MAX_CHARS {

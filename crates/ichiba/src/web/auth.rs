@@ -1,8 +1,9 @@
 //! Sign-up, login, logout and the profile.
 
+use super::session::PageQuery;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
@@ -85,7 +86,7 @@ struct NextParam {
     next: String,
 }
 
-async fn signup_form(viewer: Viewer, Query(p): Query<NextParam>) -> PageResult {
+async fn signup_form(viewer: Viewer, PageQuery(p): PageQuery<NextParam>) -> PageResult {
     render(&SignupPage {
         layout: viewer.layout("会員登録"),
         display_name: String::new(),
@@ -181,7 +182,7 @@ struct LoginPage {
     error: Option<String>,
 }
 
-async fn login_form(viewer: Viewer, Query(p): Query<NextParam>) -> PageResult {
+async fn login_form(viewer: Viewer, PageQuery(p): PageQuery<NextParam>) -> PageResult {
     if viewer.identity.is_some() {
         return Ok(see_other(&safe_next(&p.next), None));
     }

@@ -1,8 +1,9 @@
 //! The top page, search and the listing page.
 
+use super::session::PageQuery;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -121,7 +122,7 @@ fn yen_param(s: &str) -> Option<i64> {
 async fn search(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<SearchParams>,
+    PageQuery(p): PageQuery<SearchParams>,
 ) -> PageResult {
     let query = ListQuery {
         q: Some(p.q.clone()).filter(|q| !q.trim().is_empty()),

@@ -200,6 +200,16 @@ impl IntoResponse for WebError {
                     format::jst_rfc3339(until_at)
                 ),
             ),
+            // A form rejected before its handler ran (a refused character): name each field.
+            AppError::Validation(fields) => (
+                "入力内容に誤りがあります".to_string(),
+                fields
+                    .as_slice()
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             other => ("操作を完了できませんでした".to_string(), other.message()),
         };
         let page = ErrorPage {

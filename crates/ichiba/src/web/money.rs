@@ -1,8 +1,9 @@
 //! 売上 (earnings, payouts, history, CSV) and 振込口座 (the bank account).
 
+use super::session::PageQuery;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -173,7 +174,7 @@ struct AmountParam {
 async fn payout_quote(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<AmountParam>,
+    PageQuery(p): PageQuery<AmountParam>,
 ) -> PageResult {
     viewer.require()?;
     let text = match p.amount.trim().parse::<i64>() {
@@ -399,7 +400,7 @@ struct LookupParams {
     branch_code: String,
 }
 
-async fn lookup(viewer: Viewer, Query(p): Query<LookupParams>) -> PageResult {
+async fn lookup(viewer: Viewer, PageQuery(p): PageQuery<LookupParams>) -> PageResult {
     viewer.require()?;
     let (bank, branch) = names(&p.bank_code, &p.branch_code);
     Ok(axum::Json(serde_json::json!({ "bank_name": bank, "branch_name": branch })).into_response())

@@ -2,8 +2,9 @@
 //! the bell's unread count, and marking one or all read, through `notifications::list` /
 //! `mark_read` / `mark_all_read`.
 
+use super::session::PageQuery;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -86,7 +87,7 @@ struct NotificationParams {
 async fn notifications_page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<NotificationParams>,
+    PageQuery(p): PageQuery<NotificationParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     let cursor = Some(p.cursor.as_str()).filter(|c| !c.is_empty());

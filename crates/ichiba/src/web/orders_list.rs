@@ -1,9 +1,10 @@
 //! 取引管理 (`/orders`): the viewer's orders as buyer or as seller, with the other party, the
 //! status, the clock that matters now and the unread messages of each talk room.
 
+use super::session::PageQuery;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -60,7 +61,7 @@ struct OrdersParams {
 async fn orders(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<OrdersParams>,
+    PageQuery(p): PageQuery<OrdersParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     let role = if p.role == "seller" {

@@ -324,13 +324,41 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         if !csrf_ok(&expected, &field.csrf) {
             return Err(form_rejected());
         }
-        let value = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
-            WebError::App(AppError::BadRequest {
-                code: "malformed_form",
-                message: "フォームの内容を読み取れませんでした。".into(),
-            })
-        })?;
+        // The character rule of every text (crate::text): a refused character shows the field's
+        // error; line breaks arrive as `\n`.
+        let encoded = std::str::from_utf8(&bytes).map_err(|_| malformed_form())?;
+        let cleaned = crate::text::clean_urlencoded(encoded).map_err(AppError::from)?;
+        let value = serde_urlencoded::from_str(&cleaned).map_err(|_| malformed_form())?;
         Ok(CsrfForm(value))
+    }
+}
+
+fn malformed_form() -> WebError {
+    WebError::App(AppError::BadRequest {
+        code: "malformed_form",
+        message: "フォームの内容を読み取れませんでした。".into(),
+    })
+}
+
+/// A page's query string: every value passes the character rule of [`crate::text`], then it is
+/// read into `T`; a rejection is the web app's error page (the API's is [`crate::extract::ApiQuery`]).
+#[derive(Debug)]
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, WebError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let cleaned = crate::text::clean_urlencoded(query).map_err(AppError::from)?;
+        serde_urlencoded::from_str(&cleaned)
+            .map(PageQuery)
+            .map_err(|_| {
+                WebError::App(AppError::BadRequest {
+                    code: "malformed_query",
+                    message: "URL のパラメータを読み取れませんでした。".into(),
+                })
+            })
     }
 }
 

@@ -12,6 +12,7 @@ mod effects;
 mod guard;
 mod inbox;
 mod limits;
+mod input;
 mod listings;
 mod live;
 mod payouts;

@@ -5,9 +5,10 @@
 //!
 //! Counting: sqlx emits one tracing event (target `sqlx::query`, at DEBUG, or WARN when slow) per
 //! statement it executes; a layer installed once for the whole binary collects them under the
-//! request span tower-http's `TraceLayer` opens, keyed by that span's URI. Each measured request
-//! carries a unique `probe` parameter in its query string and only such requests are collected, so
-//! the tests running beside it in this binary neither disturb the count nor fill the tally.
+//! DEBUG span `uri` that `edge::uri_span` opens for every request, keyed by that span's URI. Each
+//! measured request carries a unique `probe` parameter in its query string and only such requests
+//! are collected, so the tests running beside it in this binary neither disturb the count nor fill
+//! the tally.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -61,7 +62,7 @@ impl Visit for FieldText {
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for CollectStatements {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().name() != "request" {
+        if attrs.metadata().name() != "uri" {
             return;
         }
         let mut uri = FieldText("uri", None);
@@ -122,7 +123,7 @@ fn tally() -> &'static Arc<Tally> {
         let tally = Arc::new(Tally::default());
         // Only the request spans and the statement events; everything else stays off.
         let filter = Targets::new()
-            .with_target("tower_http::trace::make_span", Level::DEBUG)
+            .with_target("ichiba::edge", Level::DEBUG)
             .with_target("sqlx::query", Level::DEBUG);
         let subscriber = tracing_subscriber::registry()
             .with(CollectStatements(Arc::clone(&tally)).with_filter(filter));

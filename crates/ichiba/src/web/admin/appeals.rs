@@ -3,8 +3,9 @@
 //! operator allows (the text is delivered, the strike voided) or upholds each one once. The
 //! appeals, their findings and their writers' names come from `appeals::queue_named`.
 
+use super::super::session::PageQuery;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 
 use super::{error_text, operator};
@@ -197,7 +198,7 @@ pub(super) struct AppealsParams {
 pub(super) async fn queue(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<AppealsParams>,
+    PageQuery(p): PageQuery<AppealsParams>,
 ) -> PageResult {
     operator(&viewer)?;
     render(&appeals_page(&state, &viewer, appeal_filter(&p.state), None).await?)

@@ -1,8 +1,9 @@
 //! The console's overview (`/admin`): what waits for the operators (pending appeals, sanctions in
 //! force, payouts to export and to settle) and the forms that look up an order or a user by id.
 
+use super::super::session::PageQuery;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 
 use super::operator;
@@ -119,7 +120,7 @@ async fn lookup(state: &AppState, viewer: &Viewer, raw: String, what: Lookup) ->
 pub(super) async fn order_lookup(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<LookupParams>,
+    PageQuery(p): PageQuery<LookupParams>,
 ) -> PageResult {
     lookup(&state, &viewer, p.id, Lookup::Order).await
 }
@@ -128,7 +129,7 @@ pub(super) async fn order_lookup(
 pub(super) async fn user_lookup(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<LookupParams>,
+    PageQuery(p): PageQuery<LookupParams>,
 ) -> PageResult {
     lookup(&state, &viewer, p.id, Lookup::User).await
 }

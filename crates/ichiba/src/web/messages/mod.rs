@@ -9,9 +9,10 @@
 
 mod composer;
 
+use super::session::PageQuery;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -175,7 +176,7 @@ struct FragmentParams {
 async fn threads(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<FragmentParams>,
+    PageQuery(p): PageQuery<FragmentParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     let rows = messages::direct_thread_summaries(&state.db, &me.user_id)
@@ -299,7 +300,7 @@ async fn thread(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(p): Query<FragmentParams>,
+    PageQuery(p): PageQuery<FragmentParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     if p.fragment == "1" {
@@ -424,7 +425,7 @@ async fn new_page(
 async fn new_form(
     State(state): State<AppState>,
     viewer: Viewer,
-    Query(p): Query<NewParams>,
+    PageQuery(p): PageQuery<NewParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     if let Some(t) = messages::direct_thread_between(&state.db, &me.user_id, &p.to).await? {

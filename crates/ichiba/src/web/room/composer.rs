@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use super::super::session::{csrf_ok, form_rejected, request_csrf};
 use super::super::{PageResult, Viewer, WebError, see_other};
 use super::Answer;
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::orders;
 use crate::state::AppState;
 
@@ -54,7 +54,11 @@ async fn read_composer(req: Request, state: &AppState) -> Result<(Composer, Stri
                 }
             }
             "csrf" | "body" | "deliver" => {
-                let text = field.text().await.map_err(|_| bad_upload())?;
+                let raw = field.text().await.map_err(|_| bad_upload())?;
+                // The character rule of every text (crate::text), as for URL-encoded forms.
+                let text = crate::text::clean(&name, &raw)
+                    .map_err(|e| AppError::Validation(FieldErrors::from(e)))?
+                    .into_owned();
                 match name.as_str() {
                     "csrf" => c.csrf = text,
                     "body" => c.body = text,

@@ -9,9 +9,10 @@
 mod actions;
 mod composer;
 
+use super::session::PageQuery;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -379,7 +380,7 @@ async fn room(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(p): Query<RoomParams>,
+    PageQuery(p): PageQuery<RoomParams>,
 ) -> PageResult {
     let me = viewer.require()?.clone();
     if p.fragment == "1" {
