@@ -330,15 +330,9 @@ pub async fn send_direct(
     if crate::auth::display_name(&mut tx, to).await?.is_none() {
         return Err(MessageError::NotFound);
     }
-    let thread = match store::direct_thread(&mut tx, from, to).await? {
-        Some(t) => t,
-        None => {
-            let id = store::insert_thread(&mut tx, "direct", None, from, to, now).await?;
-            store::thread_by_id(&mut tx, &id)
-                .await?
-                .ok_or(MessageError::NotFound)?
-        }
-    };
+    let thread = store::ensure_direct_thread(&mut tx, from, to, now)
+        .await?
+        .ok_or(MessageError::NotFound)?;
     let (view, events) = insert(
         &mut tx,
         &thread,

@@ -127,6 +127,30 @@ pub async fn direct_thread(
     .await
 }
 
+/// The direct thread of a pair, created if they have none. Two first messages sent at once both
+/// find it: the second insert waits for the first and does nothing (on PostgreSQL it would
+/// otherwise fail on the one-thread-per-pair index and abort its transaction).
+pub async fn ensure_direct_thread(
+    conn: &mut AnyConnection,
+    a: &str,
+    b: &str,
+    now: Millis,
+) -> Result<Option<ThreadRow>, sqlx::Error> {
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    sqlx::query(
+        "INSERT INTO threads (id, kind, order_id, user_a, user_b, created_at_ms, last_message_at_ms) \
+         VALUES ($1, 'direct', NULL, $2, $3, $4, $4) \
+         ON CONFLICT (user_a, user_b) WHERE kind = 'direct' DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(a)
+    .bind(b)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    direct_thread(conn, a, b).await
+}
+
 /// A direct-message thread as its list shows it to one member: the other member and their
 /// name, the latest message (all `None` without messages) and how many messages by others the
 /// member has not read. The read model of the thread list, one row per thread.

@@ -404,3 +404,27 @@ impl EventStream {
         self.seen.clone()
     }
 }
+
+#[tokio::test]
+async fn first_direct_messages_sent_at_once_by_both_sides_share_one_thread() {
+    let app = TestApp::spawn().await;
+    let a = app.user("pair-a").await;
+    let b = app.user("pair-b").await;
+    // Both open the conversation at the same moment (on PostgreSQL the second insert of the pair's
+    // thread failed on the one-thread-per-pair index: a 500).
+    let sends = (0..6).map(|i| {
+        let (from, to) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        app.post(
+            "/api/v1/direct-messages",
+            Some(&from.token),
+            json!({"to_user_id": to.id, "body": format!("はじめまして（{i}）")}),
+        )
+    });
+    let replies = futures::future::join_all(sends).await;
+    let mut threads = std::collections::BTreeSet::new();
+    for r in &replies {
+        assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        threads.insert(r.body["thread_id"].as_str().expect("thread id").to_string());
+    }
+    assert_eq!(threads.len(), 1, "{threads:?}");
+}
