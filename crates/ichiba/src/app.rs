@@ -139,6 +139,12 @@ async fn not_found(uri: Uri) -> Response {
     }
 }
 
-async fn method_not_allowed() -> Response {
-    AppError::MethodNotAllowed.into_response()
+/// A known path with another method: the JSON error under `/api`, the web app's error page
+/// elsewhere (a browser that posts to a page gets a page, not JSON).
+async fn method_not_allowed(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::MethodNotAllowed.into_response()
+    } else {
+        crate::web::WebError::App(AppError::MethodNotAllowed).into_response()
+    }
 }

@@ -155,3 +155,28 @@ async fn the_demo_market_is_created_once_and_a_second_run_adds_nothing() {
         after_first.1
     );
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_web_page_answers_with_the_error_page() {
+    let app = TestApp::spawn().await;
+    // `/login` exists for GET and POST; DELETE is not a method of the page.
+    let r = app
+        .http
+        .delete(app.url("/login"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let content_type = r
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = r.text().await.expect("body");
+    assert!(
+        content_type.starts_with("text/html"),
+        "{content_type}: {body}"
+    );
+    assert!(!body.contains("\"error\""), "{body}");
+}
