@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+/// How many rows each sharded account ([`AccountRef::is_sharded`]) is spread over.
+pub const SHARDS: u64 = 16;
+
 /// A ledger account. Users' accounts can never go negative; the outside world's can (money enters
 /// the platform from the payment gateway and leaves to banks).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,6 +39,27 @@ impl AccountRef {
             AccountRef::Gateway => "external:gateway".into(),
             AccountRef::Bank => "external:bank".into(),
         }
+    }
+
+    /// Whether the account is stored in [`SHARDS`] rows: the platform's revenue and the outside
+    /// world's accounts take part in every purchase or payout, and one row would make concurrent
+    /// deals wait for each other. Their balance is the sum of the shards.
+    pub fn is_sharded(&self) -> bool {
+        self.owner().is_none()
+    }
+
+    /// The row a transfer writes: [`AccountRef::id`], or for a sharded account one of its
+    /// shards, `<id>:NN`, chosen by `shard_key` (the order, else the transfer's key), so one
+    /// order's transfers always meet the same shard.
+    pub fn storage_id(&self, shard_key: &str) -> String {
+        if !self.is_sharded() {
+            return self.id();
+        }
+        // FNV-1a: stable across builds and platforms, unlike the standard library's hasher.
+        let hash = shard_key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{}:{:02}", self.id(), hash % SHARDS)
     }
 
     /// The stored kind.
@@ -206,5 +230,23 @@ mod tests {
         assert!(!AccountRef::Earnings("u".into()).may_go_negative());
         assert!(!AccountRef::Escrow("o".into()).may_go_negative());
         assert_eq!(AccountRef::Points("u1".into()).id(), "user:u1:points");
+    }
+
+    #[test]
+    fn platform_and_outside_accounts_are_sharded_by_order_and_users_are_not() {
+        let earnings = AccountRef::Earnings("u1".into());
+        assert_eq!(earnings.storage_id("order-a"), earnings.id());
+        let revenue = AccountRef::PlatformRevenue;
+        let a = revenue.storage_id("order-a");
+        assert_eq!(a, revenue.storage_id("order-a"), "one order, one shard");
+        assert!(a.starts_with("platform:revenue:"), "{a}");
+        let shards: std::collections::HashSet<String> = (0..200)
+            .map(|i| AccountRef::Gateway.storage_id(&format!("order-{i}")))
+            .collect();
+        assert_eq!(shards.len() as u64, SHARDS, "{shards:?}");
+        // Every shard sorts inside the key range that `balance` sums.
+        for s in &shards {
+            assert!(s.as_str() > "external:gateway" && s.as_str() < "external:gateway;");
+        }
     }
 }

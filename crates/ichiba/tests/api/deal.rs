@@ -832,3 +832,44 @@ async fn the_buyers_accept_racing_the_auto_accept_timer_releases_once() {
     assert_eq!(app.balance(&seller).await["earnings_yen"], 8000 - 1760);
     app.assert_ledger_clean().await;
 }
+
+#[tokio::test]
+async fn concurrent_purchases_spread_the_gateway_over_shards_whose_sum_is_its_balance() {
+    let app = TestApp::spawn().await;
+    let (_seller, buyer, first) = app.deal(3000).await;
+    let listing = app.order(&buyer, &first).await["listing_id"]
+        .as_str()
+        .expect("listing id")
+        .to_string();
+    // No points: the card pays the whole total.
+    let charged = app.order(&buyer, &first).await["total_yen"]
+        .as_i64()
+        .expect("total");
+    // Twelve more purchases at once: none may fail on the shared platform rows.
+    let buys = (0..12).map(|_| app.purchase(&buyer, &listing));
+    let ids = futures::future::join_all(buys).await;
+    assert_eq!(ids.len(), 12);
+
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT id, balance_yen FROM ledger_accounts WHERE kind = 'gateway' ORDER BY id",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .expect("gateway rows");
+    assert!(rows.len() > 1, "one row for every purchase: {rows:?}");
+    assert!(
+        rows.iter()
+            .all(|(id, _)| id.starts_with("external:gateway:")),
+        "{rows:?}"
+    );
+    let sum: i64 = rows.iter().map(|(_, b)| b).sum();
+    assert_eq!(sum, -13 * charged, "{rows:?}");
+    let balance = {
+        let mut conn = app.state.db.pool().acquire().await.expect("conn");
+        ichiba::ledger::store::balance(&mut conn, &ichiba::ledger::AccountRef::Gateway)
+            .await
+            .expect("balance")
+    };
+    assert_eq!(balance, sum);
+    app.assert_ledger_clean().await;
+}
