@@ -62,9 +62,7 @@ async fn apply_effects(
         crate::ledger::store::apply(tx, t, now).await?;
     }
     store::clear_timers(tx, &o.id, &d.clear_timers).await?;
-    for (kind, at) in &d.timers {
-        store::insert_timer(tx, &o.id, *kind, *at).await?;
-    }
+    store::insert_timers(tx, &o.id, &d.timers).await?;
     for (kind, detail) in &d.history {
         store::insert_event(tx, &o.id, now, actor.as_str(), actor_id, kind, detail).await?;
     }

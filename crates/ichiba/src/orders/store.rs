@@ -292,23 +292,32 @@ pub async fn events_of(
     .await
 }
 
-/// Schedules a timer.
-pub async fn insert_timer(
+/// Schedules timers on the order, all in one statement.
+pub async fn insert_timers(
     conn: &mut AnyConnection,
     order_id: &str,
-    kind: TimerKind,
-    due_at: Millis,
+    timers: &[(TimerKind, Millis)],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    if timers.is_empty() {
+        return Ok(());
+    }
+    // Placeholders only, generated from the count: no user text reaches the SQL.
+    let rows: Vec<String> = (0..timers.len())
+        .map(|i| {
+            let b = 2 + i * 3;
+            format!("(${}, $1, ${}, ${}, 0, 0, 0)", b, b + 1, b + 2)
+        })
+        .collect();
+    let sql = format!(
         "INSERT INTO timers (id, order_id, kind, due_at_ms, done, lease_until_ms, attempts) \
-         VALUES ($1, $2, $3, $4, 0, 0, 0)",
-    )
-    .bind(new_id())
-    .bind(order_id)
-    .bind(kind.as_str())
-    .bind(due_at)
-    .execute(conn)
-    .await?;
+         VALUES {}",
+        rows.join(", ")
+    );
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(order_id);
+    for (kind, due_at) in timers {
+        insert = insert.bind(new_id()).bind(kind.as_str()).bind(*due_at);
+    }
+    insert.execute(conn).await?;
     Ok(())
 }
 
