@@ -179,25 +179,31 @@ pub async fn insert(
             return Err(MessageError::UnknownAttachment);
         }
     }
-    let seq = store::next_seq(conn, &thread.id, now).await?;
-    let row = store::MessageRow {
+    let mut row = store::MessageRow {
         id: new_id(),
         thread_id: thread.id.clone(),
         author_id: author_id.map(str::to_string),
         kind: kind.to_string(),
         body: body.to_string(),
         created_at_ms: now,
-        seq,
+        seq: 0,
     };
-    store::insert_message(conn, &row).await?;
+    row.seq = store::append_message(conn, &row).await?;
     for (i, a) in attachment_ids.iter().enumerate() {
         store::link_attachment(conn, &row.id, a, i64::try_from(i).unwrap_or(0)).await?;
     }
     if let Some(author) = author_id {
-        store::mark_read(conn, &thread.id, author, seq).await?;
+        store::mark_read(conn, &thread.id, author, row.seq).await?;
     }
-    let mut views = to_views(conn, thread, vec![row]).await?;
-    let view = views.pop().ok_or(MessageError::NotFound)?;
+    // A message without attachments needs no read back.
+    let view = if attachment_ids.is_empty() {
+        view_of(thread, row, Vec::new())
+    } else {
+        to_views(conn, thread, vec![row])
+            .await?
+            .pop()
+            .ok_or(MessageError::NotFound)?
+    };
     let data = serde_json::to_value(&view).unwrap_or_default();
     let events = [&thread.user_a, &thread.user_b]
         .into_iter()
@@ -240,17 +246,28 @@ pub async fn to_views(
     let mut by_message = attachments_by_message(conn, &ids).await?;
     Ok(rows
         .into_iter()
-        .map(|r| MessageView {
-            attachments: by_message.remove(&r.id).unwrap_or_default(),
-            order_id: thread.order_id.clone(),
-            thread_id: r.thread_id,
-            author_id: r.author_id,
-            kind: r.kind,
-            body: r.body,
-            created_at: to_rfc3339(r.created_at_ms),
-            id: r.id,
+        .map(|r| {
+            let attachments = by_message.remove(&r.id).unwrap_or_default();
+            view_of(thread, r, attachments)
         })
         .collect())
+}
+
+fn view_of(
+    thread: &ThreadRow,
+    r: store::MessageRow,
+    attachments: Vec<AttachmentRef>,
+) -> MessageView {
+    MessageView {
+        attachments,
+        order_id: thread.order_id.clone(),
+        thread_id: r.thread_id,
+        author_id: r.author_id,
+        kind: r.kind,
+        body: r.body,
+        created_at: to_rfc3339(r.created_at_ms),
+        id: r.id,
+    }
 }
 
 /// A page of a thread's messages for a member, oldest first; marks them read for the reader.

@@ -213,29 +213,20 @@ pub async fn direct_thread_row(
     .await
 }
 
-/// Locks the thread for a new message (the UPDATE takes the row lock on PostgreSQL) and returns
-/// the next sequence number.
-pub async fn next_seq(
-    conn: &mut AnyConnection,
-    thread_id: &str,
-    now: Millis,
-) -> Result<i64, sqlx::Error> {
+/// Appends a message to its thread: locks the thread (the UPDATE takes the row lock on
+/// PostgreSQL; SQLite has one writer) and inserts the message with the thread's next sequence
+/// number, which it returns. `m.seq` is not read.
+pub async fn append_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<i64, sqlx::Error> {
     sqlx::query("UPDATE threads SET last_message_at_ms = $2 WHERE id = $1")
-        .bind(thread_id)
-        .bind(now)
+        .bind(&m.thread_id)
+        .bind(m.created_at_ms)
         .execute(&mut *conn)
         .await?;
-    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE thread_id = $1")
-        .bind(thread_id)
-        .fetch_one(conn)
-        .await
-}
-
-/// Inserts a message.
-pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO messages (id, thread_id, author_id, kind, body, created_at_ms, seq) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, \
+                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE thread_id = $2)) \
+         RETURNING seq",
     )
     .bind(&m.id)
     .bind(&m.thread_id)
@@ -243,10 +234,8 @@ pub async fn insert_message(conn: &mut AnyConnection, m: &MessageRow) -> Result<
     .bind(&m.kind)
     .bind(&m.body)
     .bind(m.created_at_ms)
-    .bind(m.seq)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 /// Links an attachment to a message.
