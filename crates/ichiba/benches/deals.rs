@@ -15,8 +15,9 @@
 //!
 //! Under `cargo test --benches` (no `--bench` flag) it does nothing.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ichiba::app::{self, AppState};
@@ -27,6 +28,104 @@ use sqlx::Connection;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Counts the SQL statements sqlx executes (its `sqlx::query` events), by summary, while
+/// `counting` is on: the calibration deals run with it on, the measured rounds with it off (the
+/// events cost their formatting).
+#[derive(Default)]
+struct Statements {
+    counting: AtomicBool,
+    seen: Mutex<HashMap<String, u64>>,
+}
+
+impl Statements {
+    fn get() -> &'static Statements {
+        static STATEMENTS: OnceLock<Statements> = OnceLock::new();
+        STATEMENTS.get_or_init(Statements::default)
+    }
+
+    fn start(&self) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.clear();
+        }
+        self.counting.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops counting; the statements seen, by summary.
+    fn stop(&self) -> HashMap<String, u64> {
+        self.counting.store(false, Ordering::SeqCst);
+        self.seen
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+}
+
+struct CountStatements;
+
+/// The `summary` field of a statement event.
+struct Summary(Option<String>);
+
+impl tracing::field::Visit for Summary {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "summary" {
+            self.0 = Some(value.to_string());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "summary" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if meta.target() == "sqlx::query" {
+            tracing::subscriber::Interest::sometimes()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        meta.target() == "sqlx::query" && Statements::get().counting.load(Ordering::Relaxed)
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        let mut summary = Summary(None);
+        event.record(&mut summary);
+        if let (Some(summary), Ok(mut seen)) = (summary.0, Statements::get().seen.lock()) {
+            *seen.entry(summary).or_default() += 1;
+        }
+    }
+}
+
+/// What a deal's statements are, per deal.
+#[derive(Debug, Default, Clone, Copy)]
+struct StatementMix {
+    /// Every statement, transaction control included.
+    all: f64,
+    /// INSERT, UPDATE and DELETE.
+    writes: f64,
+}
+
+fn is_write(summary: &str) -> bool {
+    let first = summary
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    matches!(first.as_str(), "INSERT" | "UPDATE" | "DELETE")
+}
+
 const SELLERS: usize = 8;
 const PASSWORD: &str = "load-test-password";
 
@@ -36,6 +135,7 @@ struct Options {
     concurrency: Vec<usize>,
     rounds: usize,
     deals: usize,
+    show_statements: bool,
 }
 
 fn options() -> Result<Option<Options>, BoxError> {
@@ -49,6 +149,7 @@ fn options() -> Result<Option<Options>, BoxError> {
         concurrency: vec![1, 4, 16],
         rounds: 4,
         deals: 200,
+        show_statements: false,
     };
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -70,6 +171,7 @@ fn options() -> Result<Option<Options>, BoxError> {
             }
             "--rounds" => o.rounds = value()?.parse()?,
             "--deals" => o.deals = value()?.parse()?,
+            "--statements" => o.show_statements = true,
             _ => {}
         }
     }
@@ -349,9 +451,15 @@ async fn round(
     Ok((deals as f64 / secs, pct(0.5), pct(0.99), txs))
 }
 
-/// The bare database's commit rate at `concurrency`: each transaction inserts a row and updates
-/// the writer's counter row, as ichiba's write transactions at least do. Commits/s.
-async fn ceiling(db: &DatabaseConfig, concurrency: usize, commits: usize) -> Result<f64, BoxError> {
+/// The bare database's commit rate at `concurrency`: each transaction makes `writes` row writes
+/// (at least two): it inserts `writes - 1` rows and updates the writer's counter row, as ichiba's
+/// write transactions at least do. Commits/s.
+async fn ceiling(
+    db: &DatabaseConfig,
+    concurrency: usize,
+    commits: usize,
+    writes: usize,
+) -> Result<f64, BoxError> {
     let db = Db::connect(db, u32::try_from(concurrency.max(2))?).await?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS bare_rows (id TEXT PRIMARY KEY, body TEXT NOT NULL, at BIGINT NOT NULL); \
@@ -365,6 +473,7 @@ async fn ceiling(db: &DatabaseConfig, concurrency: usize, commits: usize) -> Res
             .execute(db.pool())
             .await?;
     }
+    let inserts = writes.max(2) - 1;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -374,12 +483,14 @@ async fn ceiling(db: &DatabaseConfig, concurrency: usize, commits: usize) -> Res
         workers.push(tokio::spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < commits {
                 let mut tx = db.begin().await?;
-                sqlx::query("INSERT INTO bare_rows (id, body, at) VALUES ($1, $2, $3)")
-                    .bind(ichiba::db::new_id())
-                    .bind("ご購入ありがとうございます。さっそく作業を始めます。")
-                    .bind(0_i64)
-                    .execute(&mut *tx)
-                    .await?;
+                for _ in 0..inserts {
+                    sqlx::query("INSERT INTO bare_rows (id, body, at) VALUES ($1, $2, $3)")
+                        .bind(ichiba::db::new_id())
+                        .bind("ご購入ありがとうございます。さっそく作業を始めます。")
+                        .bind(0_i64)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 sqlx::query("UPDATE bare_counters SET n = n + 1 WHERE id = $1")
                     .bind(i64::try_from(w)?)
                     .execute(&mut *tx)
@@ -397,6 +508,37 @@ async fn ceiling(db: &DatabaseConfig, concurrency: usize, commits: usize) -> Res
     Ok(rate)
 }
 
+/// Runs `deals` deals one at a time with the statement counter on: the statements per deal.
+async fn calibrate(m: &Market, deals: usize, show: bool) -> Result<StatementMix, BoxError> {
+    let counter = Statements::get();
+    counter.start();
+    let ran = round(m, 1, deals).await;
+    // Statements of the last deal's off-path work (the reputation refresh) finish just after it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = counter.stop();
+    ran?;
+    let per_deal = |n: u64| n as f64 / deals as f64;
+    let mut mix = StatementMix::default();
+    for (summary, n) in &seen {
+        if summary.starts_with("PRAGMA") {
+            continue;
+        }
+        mix.all += per_deal(*n);
+        if is_write(summary) {
+            mix.writes += per_deal(*n);
+        }
+    }
+    if show {
+        let mut rows: Vec<_> = seen.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        println!("  statements per deal ({deals} deals, one at a time):");
+        for (summary, n) in rows {
+            println!("    {:>6.2}  {summary}", per_deal(n));
+        }
+    }
+    Ok(mix)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
@@ -404,51 +546,74 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let Some(o) = options()? else { return Ok(()) };
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(CountStatements),
+        )?;
+    }
     let max_c = o.concurrency.iter().copied().max().unwrap_or(1);
     println!(
         "deal lifecycle, {:?}: purchase, first message, delivery, acceptance, two reviews; {} sellers, {} deals per round",
         o.backend, SELLERS, o.deals
     );
-    println!(
-        "{:>3} {:>5} {:>9} {:>8} {:>8} {:>8} {:>11} {:>12} {:>8}",
-        "c",
-        "round",
-        "history",
-        "deals/s",
-        "p50 ms",
-        "p99 ms",
-        "write tx/d",
-        "ceiling d/s",
-        "share"
-    );
     for &c in &o.concurrency {
         let app_db = scratch(&o, "app").await?;
         let bare_db = scratch(&o, "bare").await?;
         let m = market(&app_db.config, max_c).await?;
+        let mix = calibrate(&m, 20, o.show_statements && c == o.concurrency[0]).await?;
+        println!(
+            "  c={c}: {:.1} statements per deal, {:.1} of them writes (INSERT, UPDATE, DELETE)",
+            mix.all, mix.writes
+        );
+        println!(
+            "{:>3} {:>5} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>10} {:>7} {:>10} {:>7}",
+            "c",
+            "round",
+            "history",
+            "deals/s",
+            "p50 ms",
+            "p99 ms",
+            "tx/d",
+            "wr/d",
+            "tx-ceil/s",
+            "share",
+            "wr-ceil/s",
+            "share"
+        );
         let mut shares = Vec::new();
+        let mut write_shares = Vec::new();
         for r in 0..o.rounds {
-            let history = r * o.deals;
+            let history = 20 + r * o.deals;
             let (rate, p50, p99, txs) = round(&m, c, o.deals).await?;
-            let commits =
-                ceiling(&bare_db.config, c, (o.deals as f64 * txs).ceil() as usize).await?;
-            let ceiling_deals = commits / txs.max(1.0);
-            let share = rate / ceiling_deals;
-            shares.push(share);
+            let commits = (o.deals as f64 * txs).ceil() as usize;
+            // Two ceilings: the same number of transactions with one insert and one update
+            // each, and the same transactions carrying as many row writes as ichiba's did.
+            let per_tx = (mix.writes / txs.max(1.0)).round() as usize;
+            let tx_ceiling = ceiling(&bare_db.config, c, commits, 2).await? / txs.max(1.0);
+            let write_ceiling = ceiling(&bare_db.config, c, commits, per_tx).await? / txs.max(1.0);
+            shares.push(rate / tx_ceiling);
+            write_shares.push(rate / write_ceiling);
             println!(
-                "{c:>3} {r:>5} {history:>9} {rate:>8.1} {:>8} {:>8} {txs:>11.1} {ceiling_deals:>12.1} {:>7.1}%",
+                "{c:>3} {r:>5} {history:>9} {rate:>8.1} {:>8} {:>8} {txs:>6.1} {:>6.1} {tx_ceiling:>10.1} {:>6.1}% {write_ceiling:>10.1} {:>6.1}%",
                 ms(p50),
                 ms(p99),
-                share * 100.0
+                mix.writes,
+                rate / tx_ceiling * 100.0,
+                rate / write_ceiling * 100.0,
             );
         }
-        let (lo, hi) = shares
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+        let range = |v: &[f64]| {
+            let (lo, hi) = v
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+            format!("{:.1}–{:.1}%", lo * 100.0, hi * 100.0)
+        };
         println!(
-            "    c={c}: share of the bare database's ceiling {:.1}–{:.1}% over {} rounds",
-            lo * 100.0,
-            hi * 100.0,
-            o.rounds
+            "    c={c}: share of the bare database's ceiling over {} rounds: {} (same transactions), {} (same transactions and row writes)",
+            o.rounds,
+            range(&shares),
+            range(&write_shares)
         );
         m.state.db.close().await;
         app_db.drop_database().await;
