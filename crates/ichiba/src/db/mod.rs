@@ -21,6 +21,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::{Backend, DatabaseConfig};
 
+/// The most connections a SQLite pool opens.
+const SQLITE_CONNECTIONS: u32 = 4;
+
 /// An open write transaction on either backend: used as a connection (`&mut *tx`), ended with
 /// [`Tx::commit`]; dropped without commit, it rolls back. On SQLite it holds this process's
 /// writer turn until it ends.
@@ -104,9 +107,21 @@ impl Db {
             .await
             .map_err(unreachable)?;
         probe.close().await.map_err(unreachable)?;
+        // SQLite: a few connections, reused. Each has a thread of its own and a page cache that
+        // any other connection's write empties; handing out the least recently used of many
+        // meant a cold thread and a cold cache on every statement, and one writer at a time
+        // needs no more (readers of WAL still run beside it).
+        let max_connections = match backend {
+            Backend::Sqlite => max_connections.min(SQLITE_CONNECTIONS),
+            Backend::Postgres => max_connections,
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before handing out a pooled connection: it was a round trip to the
+            // SQLite worker thread or the PostgreSQL server on every acquisition. A connection
+            // that broke meanwhile fails its statement and is not returned to the pool.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -205,6 +220,56 @@ pub fn new_id() -> String {
 mod tests {
     // That the twin migrations match (names and the schema they build) is checked by the
     // integration suite: tests/api/schema.rs.
+
+    #[tokio::test]
+    async fn sqlite_writers_of_one_process_take_turns_and_a_dropped_turn_frees_the_next() {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = crate::config::database_config(None, dir.path()).expect("config");
+        let db = super::Db::connect(&config, 16).await.expect("open");
+        sqlx::raw_sql("CREATE TABLE t (n BIGINT NOT NULL)")
+            .execute(db.pool())
+            .await
+            .expect("table");
+        let first = db.begin().await.expect("first");
+        // The second writer waits for the first one's turn, holding no connection meanwhile.
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.expect("second");
+                sqlx::query("INSERT INTO t (n) VALUES (2)")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            !waiting.is_finished(),
+            "the second writer waits for the first"
+        );
+        let in_use = db.pool().size() - u32::try_from(db.pool().num_idle()).expect("count");
+        assert_eq!(
+            in_use, 1,
+            "the waiting writer holds no connection (only the first writer's is in use)"
+        );
+        // Reads go on beside the writer.
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(db.pool())
+            .await
+            .expect("read");
+        assert_eq!(n, 0);
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("a dropped transaction frees the turn")
+            .expect("second writer");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(db.pool())
+            .await
+            .expect("read");
+        assert_eq!(n, 1);
+    }
 
     #[test]
     fn ids_are_unique_and_opaque_text() {
