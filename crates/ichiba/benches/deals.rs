@@ -62,6 +62,12 @@ impl Statements {
 
 struct CountStatements;
 
+/// Time spent per request step (the last path segment) while the statements are counted.
+fn request_times() -> &'static Mutex<HashMap<String, (Duration, u32)>> {
+    static TIMES: OnceLock<Mutex<HashMap<String, (Duration, u32)>>> = OnceLock::new();
+    TIMES.get_or_init(Mutex::default)
+}
+
 /// The `summary` field of a statement event.
 struct Summary(Option<String>);
 
@@ -263,7 +269,18 @@ impl Client {
     }
 
     async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Result<Value, BoxError> {
-        self.call(reqwest::Method::POST, path, token, body).await
+        let started = Instant::now();
+        let r = self.call(reqwest::Method::POST, path, token, body).await;
+        if Statements::get().counting.load(Ordering::Relaxed)
+            && let Ok(mut times) = request_times().lock()
+        {
+            // The step: the path without its order id.
+            let step = path.rsplit('/').next().unwrap_or(path).to_string();
+            let e = times.entry(step).or_default();
+            e.0 += started.elapsed();
+            e.1 += 1;
+        }
+        r
     }
 
     /// Registers and logs in; (user id, token).
@@ -508,6 +525,35 @@ async fn ceiling(
     Ok(rate)
 }
 
+/// The HTTP floor: as many requests as `deals` deals make (six each), to `/healthz` (no database,
+/// no JSON body), from the same client at the same concurrency. Deals/s if a deal cost only its
+/// requests.
+async fn http_floor(m: &Market, concurrency: usize, deals: usize) -> Result<f64, BoxError> {
+    let requests = deals * 6;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let client = Arc::clone(&m.client);
+        let next = Arc::clone(&next);
+        workers.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < requests {
+                let r = client
+                    .http
+                    .get(format!("{}/healthz", client.base))
+                    .send()
+                    .await?;
+                r.bytes().await?;
+            }
+            Ok::<_, BoxError>(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    Ok(deals as f64 / started.elapsed().as_secs_f64())
+}
+
 /// Runs `deals` deals one at a time with the statement counter on: the statements per deal.
 async fn calibrate(m: &Market, deals: usize, show: bool) -> Result<StatementMix, BoxError> {
     let counter = Statements::get();
@@ -531,6 +577,15 @@ async fn calibrate(m: &Market, deals: usize, show: bool) -> Result<StatementMix,
     if show {
         let mut rows: Vec<_> = seen.into_iter().collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if let Ok(times) = request_times().lock() {
+            println!("  mean time per request ({deals} deals, one at a time, counting on):");
+            for (step, (t, n)) in times.iter() {
+                println!(
+                    "    {:>8.2} ms  {step}",
+                    t.as_secs_f64() * 1000.0 / f64::from(*n)
+                );
+            }
+        }
         println!("  statements per deal ({deals} deals, one at a time):");
         for (summary, n) in rows {
             println!("    {:>6.2}  {summary}", per_deal(n));
@@ -567,7 +622,7 @@ async fn main() -> Result<(), BoxError> {
             mix.all, mix.writes
         );
         println!(
-            "{:>3} {:>5} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>10} {:>7} {:>10} {:>7}",
+            "{:>3} {:>5} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>10} {:>7} {:>10} {:>7} {:>10}",
             "c",
             "round",
             "history",
@@ -579,7 +634,8 @@ async fn main() -> Result<(), BoxError> {
             "tx-ceil/s",
             "share",
             "wr-ceil/s",
-            "share"
+            "share",
+            "http-floor"
         );
         let mut shares = Vec::new();
         let mut write_shares = Vec::new();
@@ -592,10 +648,11 @@ async fn main() -> Result<(), BoxError> {
             let per_tx = (mix.writes / txs.max(1.0)).round() as usize;
             let tx_ceiling = ceiling(&bare_db.config, c, commits, 2).await? / txs.max(1.0);
             let write_ceiling = ceiling(&bare_db.config, c, commits, per_tx).await? / txs.max(1.0);
+            let floor = http_floor(&m, c, o.deals).await?;
             shares.push(rate / tx_ceiling);
             write_shares.push(rate / write_ceiling);
             println!(
-                "{c:>3} {r:>5} {history:>9} {rate:>8.1} {:>8} {:>8} {txs:>6.1} {:>6.1} {tx_ceiling:>10.1} {:>6.1}% {write_ceiling:>10.1} {:>6.1}%",
+                "{c:>3} {r:>5} {history:>9} {rate:>8.1} {:>8} {:>8} {txs:>6.1} {:>6.1} {tx_ceiling:>10.1} {:>6.1}% {write_ceiling:>10.1} {:>6.1}% {floor:>10.1}",
                 ms(p50),
                 ms(p99),
                 mix.writes,
