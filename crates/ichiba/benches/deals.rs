@@ -1,18 +1,21 @@
 //! Deal-lifecycle load generator: whole deals through the real HTTP API of an in-process server
 //! (purchase, the seller's first message, the formal delivery, acceptance, both reviews), from
 //! `C` concurrent buyers, in rounds, so the cost per deal can be watched as the sellers' history
-//! grows. In the same run it measures the ceiling: the bare database committing the same number
-//! of write transactions per deal (one insert and one update each, at the same concurrency),
-//! and prints ichiba's deals/s as a share of what that ceiling allows.
+//! grows. Twenty calibration deals first count the SQL statements per deal (and how many write).
+//! In the same run it measures two ceilings at the same concurrency — the bare database
+//! committing the same number of write transactions per deal (one insert and one update each),
+//! and the same transactions carrying as many row writes as ichiba's — and the HTTP floor (as
+//! many requests to `/healthz`), and prints ichiba's deals/s as a share of each ceiling.
 //!
 //! Run (see `docs/benchmarks.md`):
 //!
 //! ```text
-//! cargo bench -p ichiba --bench deals -- --backend sqlite --concurrency 1,4,16 --rounds 4 --deals 200
+//! cargo bench -p ichiba --bench deals -- --backend sqlite --concurrency 1,4,16 --rounds 3 --deals 200
 //! cargo bench -p ichiba --bench deals -- --backend postgres \
 //!     --postgres-url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 //!
+//! `--statements` also prints the statements per deal by kind and the mean time of each request.
 //! Under `cargo test --benches` (no `--bench` flag) it does nothing.
 
 use std::collections::HashMap;
