@@ -38,7 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::system::api_routes())
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found);
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
         .merge(crate::web::routes(&state))
         .merge(crate::system::routes())
@@ -47,12 +47,35 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(crate::edge::uri_span))
         .layer(axum::middleware::from_fn(crate::edge::check_path))
-        .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors))
-        .layer(CatchPanicLayer::custom(|_| {
-            AppError::internal("handler panicked").into_response()
-        }))
+        .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors));
+    contain_panics(router)
         .layer(TraceLayer::new_for_http().make_span_with(crate::edge::request_span))
         .with_state(state)
+}
+
+/// Marks the answer to a request whose handler panicked.
+#[derive(Debug, Clone, Copy)]
+struct Panicked;
+
+/// A handler that panics answers 500 without its panic text: the JSON error under `/api`, the web
+/// app's error page elsewhere.
+fn contain_panics<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(CatchPanicLayer::custom(|_| {
+            let mut r = AppError::internal("handler panicked").into_response();
+            r.extensions_mut().insert(Panicked);
+            r
+        }))
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let api = request.uri().path().starts_with("/api/");
+                let response = next.run(request).await;
+                if api || response.extensions().get::<Panicked>().is_none() {
+                    return response;
+                }
+                crate::web::WebError::App(AppError::internal("handler panicked")).into_response()
+            },
+        ))
 }
 
 /// Binds `addr` and serves within `limits` until SIGINT/SIGTERM; in-flight requests finish first.
@@ -146,5 +169,66 @@ async fn method_not_allowed(uri: Uri) -> Response {
         AppError::MethodNotAllowed.into_response()
     } else {
         crate::web::WebError::App(AppError::MethodNotAllowed).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("secret internal detail")
+    }
+
+    async fn answer(path: &str) -> (StatusCode, String, String) {
+        let app: Router = super::contain_panics(
+            Router::new()
+                .route("/api/v1/boom", get(boom))
+                .route("/boom", get(boom)),
+        );
+        let r = app
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        let status = r.status();
+        let content_type = r
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_500_as_json_under_the_api_and_as_a_page_elsewhere() {
+        let (status, content_type, body) = answer("/api/v1/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            content_type.starts_with("application/json"),
+            "{content_type}"
+        );
+        assert!(body.contains("\"error\""), "{body}");
+        assert!(!body.contains("secret"), "{body}");
+
+        let (status, content_type, body) = answer("/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            content_type.starts_with("text/html"),
+            "{content_type}: {body}"
+        );
+        assert!(body.contains("エラーが発生しました"), "{body}");
+        assert!(!body.contains("secret"), "{body}");
     }
 }
