@@ -294,7 +294,7 @@ pub async fn reply(
     review_id: &str,
     body: &str,
 ) -> Result<ReviewView, ReviewError> {
-    let body = body.trim();
+    let body = crate::text::trim(body);
     if body.is_empty() || body.chars().count() > 1000 {
         let mut f = FieldErrors::new();
         f.add(

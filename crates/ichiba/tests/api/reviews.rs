@@ -546,6 +546,17 @@ async fn a_reply_is_checked_and_screened_before_anything_is_stored() {
     let empty = send("   ".into()).await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "{empty:?}");
     assert_eq!(empty.body["error"]["details"]["fields"][0]["field"], "body");
+    // Zero-width spaces and a BOM are no reply either.
+    let invisible = send("\u{200B}\u{FEFF} \u{200B}".into()).await;
+    assert_eq!(
+        invisible.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{invisible:?}"
+    );
+    assert_eq!(
+        invisible.body["error"]["details"]["fields"][0]["field"],
+        "body"
+    );
     let long = send("あ".repeat(1001)).await;
     assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY, "{long:?}");
     let blocked = send("続きはLINEで。IDは ichiba_seller です".into()).await;
