@@ -59,7 +59,7 @@ pub struct MessageAttachmentRow {
 const THREAD_COLUMNS: &str =
     "id, kind, order_id, user_a, user_b, created_at_ms, last_message_at_ms";
 
-/// Creates a thread; direct threads store their members in sorted order so a pair has one thread.
+/// Creates a thread and returns its row; members are stored in sorted order.
 pub async fn insert_thread(
     conn: &mut AnyConnection,
     kind: &str,
@@ -67,22 +67,30 @@ pub async fn insert_thread(
     a: &str,
     b: &str,
     now: Millis,
-) -> Result<String, sqlx::Error> {
-    let id = new_id();
+) -> Result<ThreadRow, sqlx::Error> {
     let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    let row = ThreadRow {
+        id: new_id(),
+        kind: kind.to_string(),
+        order_id: order_id.map(str::to_string),
+        user_a: a.to_string(),
+        user_b: b.to_string(),
+        created_at_ms: now,
+        last_message_at_ms: now,
+    };
     sqlx::query(
         "INSERT INTO threads (id, kind, order_id, user_a, user_b, created_at_ms, last_message_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
-    .bind(&id)
-    .bind(kind)
-    .bind(order_id.map(str::to_string))
-    .bind(a)
-    .bind(b)
+    .bind(&row.id)
+    .bind(&row.kind)
+    .bind(row.order_id.clone())
+    .bind(&row.user_a)
+    .bind(&row.user_b)
     .bind(now)
     .execute(conn)
     .await?;
-    Ok(id)
+    Ok(row)
 }
 
 /// The talk room of an order.

@@ -118,7 +118,7 @@ pub async fn purchase(
         )
         .await?;
     }
-    let thread_id = messages::store::insert_thread(
+    let thread = messages::store::insert_thread(
         &mut tx,
         "order",
         Some(&order_id),
@@ -127,9 +127,6 @@ pub async fn purchase(
         now,
     )
     .await?;
-    let thread = messages::store::thread_by_id(&mut tx, &thread_id)
-        .await?
-        .ok_or(OrderError::NotFound)?;
     let mut events = apply_effects(
         &mut tx,
         &thread,
