@@ -21,6 +21,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::{Backend, DatabaseConfig};
 
+pub mod params;
+
 /// The most connections a SQLite pool opens.
 const SQLITE_CONNECTIONS: u32 = 4;
 

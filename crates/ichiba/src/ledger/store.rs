@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::model::{AccountRef, LedgerError, TransferPlan};
 use crate::clock::Millis;
-use crate::db::new_id;
+use crate::db::{new_id, params};
 
 /// Failure of a ledger write.
 #[derive(Debug, thiserror::Error)]
@@ -92,16 +92,9 @@ pub async fn apply(
     if entries.is_empty() {
         return Ok(true);
     }
-    // Placeholders only, generated from the count: no user text reaches the SQL.
-    let rows: Vec<String> = (0..entries.len())
-        .map(|i| {
-            let b = 3 + i * 3;
-            format!("(${}, $1, ${}, ${}, $2)", b, b + 1, b + 2)
-        })
-        .collect();
     let sql = format!(
-        "INSERT INTO ledger_entries (id, transfer_id, account_id, amount_yen, at_ms) VALUES {}",
-        rows.join(", ")
+        "INSERT INTO ledger_entries (id, account_id, amount_yen, transfer_id, at_ms) VALUES {}",
+        params::rows(3, entries.len(), 3, "$1, $2")
     );
     let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&transfer_id)

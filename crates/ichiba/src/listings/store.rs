@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 
 use super::model::{ListingDraft, ListingStatus};
 use crate::clock::Millis;
-use crate::db::new_id;
+use crate::db::{new_id, params};
 
 pub use grams::search_grams;
 pub use search::{ListingFilter, SearchPath, list_listings, list_listings_via};
@@ -190,11 +190,10 @@ pub async fn options_of(
     if listing_ids.is_empty() {
         return Ok(vec![]);
     }
-    let placeholders: Vec<String> = (1..=listing_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT id, listing_id, title, price_yen, extra_days FROM listing_options \
          WHERE listing_id IN ({}) ORDER BY listing_id, position",
-        placeholders.join(", ")
+        params::list(1, listing_ids.len())
     );
     let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     for id in listing_ids {

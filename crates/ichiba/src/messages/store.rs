@@ -4,7 +4,7 @@
 use sqlx::AnyConnection;
 
 use crate::clock::Millis;
-use crate::db::new_id;
+use crate::db::{new_id, params};
 
 /// A thread row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -290,12 +290,11 @@ pub async fn attachments_of(
     if message_ids.is_empty() {
         return Ok(vec![]);
     }
-    let placeholders: Vec<String> = (1..=message_ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT ma.message_id, a.id, a.filename, a.content_type, a.size_bytes \
          FROM message_attachments ma JOIN attachments a ON a.id = ma.attachment_id \
          WHERE ma.message_id IN ({}) ORDER BY ma.message_id, ma.position",
-        placeholders.join(", ")
+        params::list(1, message_ids.len())
     );
     let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     for id in message_ids {

@@ -5,7 +5,7 @@ use sqlx::AnyConnection;
 use super::model::{CancelReason, Cancellation, Fault, Order, OrderState, TimerKind};
 use super::policy::Policy;
 use crate::clock::Millis;
-use crate::db::new_id;
+use crate::db::{new_id, params};
 
 #[derive(Debug, sqlx::FromRow)]
 struct OrderRow {
@@ -301,17 +301,10 @@ pub async fn insert_timers(
     if timers.is_empty() {
         return Ok(());
     }
-    // Placeholders only, generated from the count: no user text reaches the SQL.
-    let rows: Vec<String> = (0..timers.len())
-        .map(|i| {
-            let b = 2 + i * 3;
-            format!("(${}, $1, ${}, ${}, 0, 0, 0)", b, b + 1, b + 2)
-        })
-        .collect();
     let sql = format!(
-        "INSERT INTO timers (id, order_id, kind, due_at_ms, done, lease_until_ms, attempts) \
+        "INSERT INTO timers (id, kind, due_at_ms, order_id, done, lease_until_ms, attempts) \
          VALUES {}",
-        rows.join(", ")
+        params::rows(2, timers.len(), 3, "$1, 0, 0, 0")
     );
     let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(order_id);
     for (kind, due_at) in timers {
@@ -331,11 +324,9 @@ pub async fn clear_timers(
     if kinds.is_empty() {
         return Ok(());
     }
-    // Placeholders only, generated from the count: no user text reaches the SQL.
-    let marks: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "UPDATE timers SET done = 1 WHERE order_id = $1 AND done = 0 AND kind IN ({})",
-        marks.join(", ")
+        params::list(2, kinds.len())
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(order_id);
     for kind in kinds {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::AnyConnection;
 
+use crate::db::params;
 use crate::listings::model::{ListingDraft, fold_for_search};
 
 /// The text a search looks in: the folded title and description.
@@ -37,10 +38,9 @@ pub(super) async fn write_search_grams(
     // Chunks of 200 pairs keep every statement far below both backends' parameter limits.
     let gone: Vec<&String> = old.difference(new).collect();
     for chunk in gone.chunks(200) {
-        let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
             "DELETE FROM listing_search_grams WHERE listing_id = $1 AND gram IN ({})",
-            list.join(", ")
+            params::list(2, chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(listing_id);
         for g in chunk {
@@ -50,12 +50,9 @@ pub(super) async fn write_search_grams(
     }
     let added: Vec<&String> = new.difference(old).collect();
     for chunk in added.chunks(200) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, $1)", i + 2))
-            .collect();
         let sql = format!(
             "INSERT INTO listing_search_grams (gram, listing_id) VALUES {} ON CONFLICT DO NOTHING",
-            rows.join(", ")
+            params::rows(2, chunk.len(), 1, "$1")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(listing_id);
         for g in chunk {
@@ -73,14 +70,11 @@ pub(super) async fn write_search_grams(
     deltas.extend(added.iter().map(|g| (g.as_str(), 1)));
     let deltas: Vec<(&str, i64)> = deltas.into_iter().collect();
     for chunk in deltas.chunks(200) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect();
         let sql = format!(
             "INSERT INTO listing_search_gram_counts (gram, listings) VALUES {} \
              ON CONFLICT (gram) DO UPDATE \
              SET listings = listing_search_gram_counts.listings + excluded.listings",
-            rows.join(", ")
+            params::rows(1, chunk.len(), 2, "")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (gram, delta) in chunk {
