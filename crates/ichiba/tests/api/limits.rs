@@ -32,19 +32,26 @@ async fn read_until_closed(stream: &mut TcpStream, patience: Duration) -> Option
     Some(String::from_utf8_lossy(&got).into_owned())
 }
 
+/// A server with `limits` beside a fresh app (kept alive with it), its base URL, and a raw
+/// connection to it that has sent `bytes`.
+async fn raw_request(limits: Limits, bytes: &[u8]) -> (TestApp, String, TcpStream) {
+    let app = TestApp::spawn().await;
+    let base = app.sibling_with(limits).await;
+    let mut conn = TcpStream::connect(host_port(&base)).await.expect("connect");
+    conn.write_all(bytes).await.expect("write");
+    (app, base, conn)
+}
+
 #[tokio::test]
 async fn a_client_that_sends_its_headers_too_slowly_is_disconnected() {
-    let app = TestApp::spawn().await;
-    let base = app
-        .sibling_with(Limits {
+    let (_app, base, mut slow) = raw_request(
+        Limits {
             header_read_timeout: Duration::from_secs(1),
             ..Limits::default()
-        })
-        .await;
-    let mut slow = TcpStream::connect(host_port(&base)).await.expect("connect");
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .expect("write");
+        },
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+    )
+    .await;
     // The header never ends: the server must hang up on its own (it did not before: the
     // connection stayed open for as long as the client liked).
     let answer = read_until_closed(&mut slow, Duration::from_secs(20)).await;
@@ -58,17 +65,14 @@ async fn a_client_that_sends_its_headers_too_slowly_is_disconnected() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
-    let app = TestApp::spawn().await;
-    let base = app
-        .sibling_with(Limits {
+    let (_app, _base, mut conn) = raw_request(
+        Limits {
             header_read_timeout: Duration::from_secs(1),
             ..Limits::default()
-        })
-        .await;
-    let mut conn = TcpStream::connect(host_port(&base)).await.expect("connect");
-    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .expect("write");
+        },
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
     let answer = read_until_closed(&mut conn, Duration::from_secs(20))
         .await
         .expect("closed after the idle period");
@@ -77,19 +81,14 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn a_stalled_request_body_fails_instead_of_holding_the_handler() {
-    let app = TestApp::spawn().await;
-    let base = app
-        .sibling_with(Limits {
+    let (_app, _base, mut conn) = raw_request(
+        Limits {
             body_read_timeout: Duration::from_secs(1),
             ..Limits::default()
-        })
-        .await;
-    let mut conn = TcpStream::connect(host_port(&base)).await.expect("connect");
-    conn.write_all(
+        },
         b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":",
     )
-    .await
-    .expect("write");
+    .await;
     let answer = read_until_closed(&mut conn, Duration::from_secs(20))
         .await
         .expect("answered and closed");
