@@ -286,14 +286,18 @@ impl Fanout {
     /// went missing): from now on nothing before this point can be replayed, and every open
     /// stream is let go of so that it resumes into a `resync`.
     pub fn resync_all(&self) {
-        // A number no event carries: every open stream's last id is below it.
+        // A number no event carries. Users without an entry yet start above it.
         let gap = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
         self.forgotten.fetch_max(gap, Ordering::SeqCst);
         for shard in self.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            // Taken under the shard's lock, where `deliver` numbers events: every event of this
+            // shard's users is below it, including one delivered since `gap` was taken, so a
+            // stream that read such an event still resumes below the floor into `resync`.
+            let gap = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
             for entry in shard.values_mut() {
                 entry.floor = entry.floor.max(gap);
-                entry.ring.retain(|(_, f)| f.seq > gap);
+                entry.ring.clear();
                 entry.subs.clear();
             }
         }
