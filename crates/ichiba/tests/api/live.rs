@@ -31,7 +31,8 @@ impl Frame {
 /// An open stream, parsed into frames as it is read.
 struct Live {
     res: reqwest::Response,
-    buf: String,
+    /// Bytes read and not yet parsed: a chunk may end inside a character, a frame never does.
+    buf: Vec<u8>,
     frames: Vec<Frame>,
 }
 
@@ -66,7 +67,7 @@ impl Live {
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         let mut live = Live {
             res,
-            buf: String::new(),
+            buf: Vec::new(),
             frames: vec![],
         };
         live.until(|f| f.event == "ready").await;
@@ -84,11 +85,10 @@ impl Live {
                 }
                 checked = self.frames.len();
                 let chunk = self.res.chunk().await.expect("read").expect("stream open");
-                self.buf
-                    .push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
-                while let Some(end) = self.buf.find("\n\n") {
-                    let block: String = self.buf.drain(..end + 2).collect();
-                    if let Some(f) = parse(&block) {
+                self.buf.extend_from_slice(&chunk);
+                while let Some(end) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                    let block: Vec<u8> = self.buf.drain(..end + 2).collect();
+                    if let Some(f) = parse(std::str::from_utf8(&block).expect("UTF-8 frame")) {
                         self.frames.push(f);
                     }
                 }
