@@ -38,44 +38,29 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::system::api_routes())
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found);
-    let router = Router::new()
+    Router::new()
         .nest("/api/v1", api)
         .merge(crate::web::routes(&state))
         .merge(crate::system::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT_BYTES))
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(crate::edge::uri_span))
         .layer(axum::middleware::from_fn(crate::edge::check_path))
-        .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors));
-    contain_panics(router)
+        .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors))
         .layer(TraceLayer::new_for_http().make_span_with(crate::edge::request_span))
         .with_state(state)
 }
 
-/// Marks the answer to a request whose handler panicked.
-#[derive(Debug, Clone, Copy)]
-struct Panicked;
-
-/// A handler that panics answers 500 without its panic text: the JSON error under `/api`, the web
-/// app's error page elsewhere.
-fn contain_panics<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(CatchPanicLayer::custom(|_| {
-            let mut r = AppError::internal("handler panicked").into_response();
-            r.extensions_mut().insert(Panicked);
-            r
-        }))
-        .layer(axum::middleware::from_fn(
-            |request: axum::extract::Request, next: axum::middleware::Next| async move {
-                let api = request.uri().path().starts_with("/api/");
-                let response = next.run(request).await;
-                if api || response.extensions().get::<Panicked>().is_none() {
-                    return response;
-                }
-                crate::web::WebError::App(AppError::internal("handler panicked")).into_response()
-            },
-        ))
+/// A handler that panicked answers a plain 500, which `edge::shape_plain_errors` (outside it)
+/// turns into the JSON error under `/api` or the web app's error page, without the panic text.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "handler panicked",
+    )
+        .into_response()
 }
 
 /// Binds `addr` and serves within `limits` until SIGINT/SIGTERM; in-flight requests finish first.
@@ -155,21 +140,13 @@ async fn api_not_found(uri: Uri) -> Response {
 
 /// Unknown paths: the JSON error under `/api`, the web app's 404 page elsewhere.
 async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        AppError::NotFound.into_response()
-    } else {
-        crate::web::WebError::App(AppError::NotFound).into_response()
-    }
+    crate::edge::error_response(uri.path(), AppError::NotFound)
 }
 
 /// A known path with another method: the JSON error under `/api`, the web app's error page
 /// elsewhere (a browser that posts to a page gets a page, not JSON).
 async fn method_not_allowed(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
-        AppError::MethodNotAllowed.into_response()
-    } else {
-        crate::web::WebError::App(AppError::MethodNotAllowed).into_response()
-    }
+    crate::edge::error_response(uri.path(), AppError::MethodNotAllowed)
 }
 
 #[cfg(test)]
@@ -185,11 +162,13 @@ mod tests {
     }
 
     async fn answer(path: &str) -> (StatusCode, String, String) {
-        let app: Router = super::contain_panics(
-            Router::new()
-                .route("/api/v1/boom", get(boom))
-                .route("/boom", get(boom)),
-        );
+        let app: Router = Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route("/boom", get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                super::panicked,
+            ))
+            .layer(axum::middleware::from_fn(crate::edge::shape_plain_errors));
         let r = app
             .oneshot(Request::get(path).body(Body::empty()).expect("request"))
             .await
