@@ -86,7 +86,7 @@ async fn a_stalled_request_body_fails_instead_of_holding_the_handler() {
             body_read_timeout: Duration::from_secs(1),
             ..Limits::default()
         },
-        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":",
+        b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":",
     )
     .await;
     let answer = read_until_closed(&mut conn, Duration::from_secs(20))
