@@ -214,7 +214,7 @@ async fn try_claim(db: &Db, k: &IdempotencyKey, now: Millis) -> Result<bool, Ide
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys \
          (user_id, scope, key, request_hash, status, response_json, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, '', $6)",
+         VALUES ($1, $2, $3, $4, $5, '', $6) ON CONFLICT (user_id, scope, key) DO NOTHING",
     )
     .bind(&k.user_id)
     .bind(k.scope)
@@ -223,12 +223,9 @@ async fn try_claim(db: &Db, k: &IdempotencyKey, now: Millis) -> Result<bool, Ide
     .bind(RUNNING)
     .bind(now)
     .execute(db.pool())
-    .await;
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e) if crate::db::is_unique_violation(&e) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    .await?;
+    // A twin holds the key: no error (PostgreSQL would log every polling round as one).
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// The key's row, checked against this request's body.
