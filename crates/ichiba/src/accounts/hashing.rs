@@ -34,10 +34,14 @@ fn pool() -> &'static Pool {
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads {
             let rx = Arc::clone(&rx);
-            std::thread::Builder::new()
+            // A thread that cannot start leaves the others; with none, the queue's receiver is
+            // dropped and every hash answers `Gone` (a 500), not a panic.
+            if let Err(error) = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || work(&rx))
-                .expect("spawn a password-hashing thread");
+            {
+                tracing::error!(%error, "cannot start a password-hashing thread");
+            }
         }
         Pool { jobs }
     })
