@@ -94,7 +94,11 @@ pub async fn events(
 /// `/events`), resuming after the request's `Last-Event-ID`. The hub writes the frames; this only
 /// wraps them in a body.
 pub fn stream(state: &AppState, user_id: &str, headers: &HeaderMap) -> Response {
-    let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    // An id that is not visible ASCII is none of ours: it resumes into `resync`, as an unknown
+    // id does, never into a fresh stream that would skip the missed events silently.
+    let last_event_id = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("?"));
     let events = state.hub.subscribe(user_id, last_event_id);
     let body = Body::from_stream(events.map(Ok::<_, Infallible>));
     (

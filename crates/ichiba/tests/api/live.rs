@@ -229,6 +229,17 @@ async fn an_id_the_server_cannot_resume_from_gets_resync() {
         let mut web = Live::open_web(&app, &buyer, Some(last)).await;
         web.until(|f| f.event == "resync").await;
     }
+    // An id that is not even visible ASCII is unknown too, not absent.
+    let req = app
+        .http
+        .get(format!("{}/api/v1/events", app.base))
+        .bearer_auth(&buyer.token)
+        .header(
+            "Last-Event-ID",
+            reqwest::header::HeaderValue::from_bytes(b"\xff-1").expect("obs-text header"),
+        );
+    let mut live = Live::start(req).await;
+    live.until(|f| f.event == "resync").await;
 }
 
 #[tokio::test]
