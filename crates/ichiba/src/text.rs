@@ -13,7 +13,8 @@
 //!   emoji sequences and ZWNJ is part of some scripts. But they carry no content: [`trim`] removes
 //!   them with whitespace at the ends of a one-line value, and [`is_blank`] counts a text made of
 //!   nothing else as empty, so such a display name, title or message is `required`. The contact
-//!   guard drops them (and control characters) before it reads a text.
+//!   guard has its own, narrower list of characters it drops before it reads a text
+//!   (`guard::normalize`, tuned to what splits a contact); the two lists are not the same.
 //!
 //! Lone surrogates cannot occur: every extractor decodes UTF-8 into Rust strings first and refuses
 //! what does not decode.
