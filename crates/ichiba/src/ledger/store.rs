@@ -50,13 +50,14 @@ pub async fn apply(
         return Ok(false);
     }
     let shard_key = plan.order_id.as_deref().unwrap_or(&plan.key);
-    let entries: Vec<(String, i64)> = plan
+    // (account, the row it is stored in, amount), zero amounts dropped.
+    let entries: Vec<(&AccountRef, String, i64)> = plan
         .entries
         .iter()
         .filter(|(_, a)| *a != 0)
-        .map(|(account, amount)| (account.storage_id(shard_key), *amount))
+        .map(|(account, amount)| (account, account.storage_id(shard_key), *amount))
         .collect();
-    for ((account, amount), (id, _)) in plan.entries.iter().filter(|(_, a)| *a != 0).zip(&entries) {
+    for (account, id, amount) in &entries {
         let changed = if *amount < 0 && !account.may_go_negative() {
             // The guard in the WHERE clause is the code-side check; the table's CHECK
             // constraint is the database-side one. A missing account has nothing to take.
@@ -99,7 +100,7 @@ pub async fn apply(
     let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&transfer_id)
         .bind(now);
-    for (id, amount) in entries {
+    for (_, id, amount) in entries {
         insert = insert.bind(new_id()).bind(id).bind(amount);
     }
     insert.execute(&mut *conn).await?;
